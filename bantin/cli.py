@@ -1,0 +1,24 @@
+"""The `bantin` command. Subcommands live in bantin/commands/, one module per job;
+heavy imports stay inside the commands so `bantin --help` answers at once."""
+
+from __future__ import annotations
+
+import typer
+
+from bantin.commands import crawl, db, demo, digest, extract, fixtures
+
+app = typer.Typer(
+    help="bantin: crawl Vietnamese district party-committee portals, extract meeting "
+    "records (shortfalls, directives) and mail a weekly digest per district.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+app.add_typer(db.app, name="db")
+app.add_typer(fixtures.app, name="fixtures")
+app.command("crawl")(crawl.crawl_command)
+app.command("extract")(extract.extract_command)
+app.command("digest")(digest.digest_command)
+app.command("demo")(demo.demo_command)
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,8 @@
+"""`bantin demo`"""
+
+import typer
+
+
+def demo_command() -> None:
+    """(being built)"""
+    raise typer.Exit(1)

@@ -1,0 +1,8 @@
+"""`bantin digest`"""
+
+import typer
+
+
+def digest_command() -> None:
+    """(being built)"""
+    raise typer.Exit(1)

@@ -1,0 +1,5 @@
+"""`bantin fixtures ...`"""
+
+import typer
+
+app = typer.Typer(help="(being built)", no_args_is_help=True)

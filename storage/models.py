@@ -1,0 +1,223 @@
+"""SQLAlchemy 2.0 models: what bantin keeps between runs.
+
+Relationships are `lazy="raise"` so every query says what it loads; constraint
+names follow one convention so Alembic migrations are stable on SQLite and
+PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s__%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s__%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s__%(constraint_name)s",
+    "fk": "fk_%(table_name)s__%(column_0_N_name)s__%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware in Python, UTC in the database (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: bantin stores aware datetimes only")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Portal(Base):
+    """A news source: one district (or provincial) portal from deploy/sources.yaml."""
+
+    __tablename__ = "portals"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    district: Mapped[str | None] = mapped_column(String(100))
+    province: Mapped[str] = mapped_column(String(100))
+    base_url: Mapped[str] = mapped_column(String(500))
+    family: Mapped[str] = mapped_column(String(40))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Article(Base):
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    portal_id: Mapped[str] = mapped_column(ForeignKey("portals.id"), index=True)
+    url: Mapped[str] = mapped_column(String(1000), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, index=True)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    byline: Mapped[str | None] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
+    captions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    # MinHash signature (uint64 array bytes): near-duplicate search across runs and portals.
+    minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("articles.id"), index=True)
+
+    portal: Mapped[Portal] = relationship(lazy="raise")
+    original: Mapped[Article | None] = relationship(remote_side=[id], lazy="raise")
+    meeting: Mapped[Meeting | None] = relationship(back_populates="article", lazy="raise")
+
+
+class PageSnapshot(Base):
+    """The raw page as fetched, zlib-compressed, so extraction can be re-run offline."""
+
+    __tablename__ = "page_snapshots"
+    __table_args__ = (UniqueConstraint("url", "sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(1000))
+    fetched_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    status: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    encoding: Mapped[str | None] = mapped_column(String(40))
+    sha256: Mapped[str] = mapped_column(String(64))
+    body_zlib: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CrawlRun(Base):
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    worker: Mapped[str | None] = mapped_column(String(200))
+    stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class FetchLog(Base):
+    """One row per HTTP request the crawler made (or tried to make)."""
+
+    __tablename__ = "fetch_log"
+    __table_args__ = (Index(None, "host", "requested_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
+    portal_id: Mapped[str | None] = mapped_column(ForeignKey("portals.id"), index=True)
+    url: Mapped[str] = mapped_column(String(1000))
+    host: Mapped[str] = mapped_column(String(255))
+    purpose: Mapped[str] = mapped_column(String(20))  # robots, listing, article
+    requested_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    status: Mapped[int | None] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(Integer, default=0)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class HttpCacheEntry(Base):
+    """Validators of listing pages, for conditional GET on the next crawl."""
+
+    __tablename__ = "http_cache"
+
+    url: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    etag: Mapped[str | None] = mapped_column(String(300))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    checked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Meeting(Base):
+    """The extraction of one article. `is_meeting` false records that it was looked at."""
+
+    __tablename__ = "meetings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), unique=True)
+    extractor_version: Mapped[str] = mapped_column(String(40))
+    extracted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    is_meeting: Mapped[bool] = mapped_column(Boolean)
+    meeting_date: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    kind: Mapped[str | None] = mapped_column(String(40))
+    host_body: Mapped[str | None] = mapped_column(String(300))
+    chair_name: Mapped[str | None] = mapped_column(String(200))
+    chair_title: Mapped[str | None] = mapped_column(String(300))
+    officials: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    communes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    period: Mapped[str | None] = mapped_column(String(200))
+
+    article: Mapped[Article] = relationship(back_populates="meeting", lazy="raise")
+    items: Mapped[list[MeetingItem]] = relationship(
+        back_populates="meeting", lazy="raise", cascade="all, delete-orphan", order_by="MeetingItem.position"
+    )
+
+
+class MeetingItem(Base):
+    """A clause quoted from the article: an achievement, a shortfall or a directive."""
+
+    __tablename__ = "meeting_items"
+    __table_args__ = (UniqueConstraint("meeting_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))  # achievement, shortfall, directive
+    text: Mapped[str] = mapped_column(Text)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    topic: Mapped[str | None] = mapped_column(String(40))
+    figures: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    meeting: Mapped[Meeting] = relationship(back_populates="items", lazy="raise")
+
+
+class DigestDelivery(Base):
+    """Exactly-once mail: one row per (week, recipient)."""
+
+    __tablename__ = "digest_deliveries"
+    __table_args__ = (UniqueConstraint("week", "recipient"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    week: Mapped[str] = mapped_column(String(10))
+    recipient: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, sent, failed
+    message_id: Mapped[str | None] = mapped_column(String(300))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
