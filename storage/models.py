@@ -101,7 +101,9 @@ class Article(Base):
 
     portal: Mapped[Portal] = relationship(lazy="raise")
     original: Mapped[Article | None] = relationship(remote_side=[id], lazy="raise")
-    meeting: Mapped[Meeting | None] = relationship(back_populates="article", lazy="raise")
+    # passive_deletes: the database's ON DELETE CASCADE removes the meeting; the ORM must not
+    # try to load it (lazy="raise") to null its foreign key.
+    meeting: Mapped[Meeting | None] = relationship(back_populates="article", lazy="raise", passive_deletes=True)
 
 
 class PageSnapshot(Base):
@@ -173,17 +175,28 @@ class Meeting(Base):
     extracted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     is_meeting: Mapped[bool] = mapped_column(Boolean)
     meeting_date: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    # As the extractor read them: the provincial portal's republished articles have no
+    # portal district, and the text may name another one than the portal's.
+    district: Mapped[str | None] = mapped_column(String(100))
+    province: Mapped[str | None] = mapped_column(String(100))
     kind: Mapped[str | None] = mapped_column(String(40))
     host_body: Mapped[str | None] = mapped_column(String(300))
     chair_name: Mapped[str | None] = mapped_column(String(200))
     chair_title: Mapped[str | None] = mapped_column(String(300))
     officials: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    communes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    communes: Mapped[list[str]] = mapped_column(JSON, default=list)  # bare names, as in the gold shape
+    commune_codes: Mapped[list[Any]] = mapped_column(JSON, default=list)
     period: Mapped[str | None] = mapped_column(String(200))
 
     article: Mapped[Article] = relationship(back_populates="meeting", lazy="raise")
+    # passive_deletes: deleting a meeting must not load its items (lazy="raise"); the
+    # database's ON DELETE CASCADE removes them.
     items: Mapped[list[MeetingItem]] = relationship(
-        back_populates="meeting", lazy="raise", cascade="all, delete-orphan", order_by="MeetingItem.position"
+        back_populates="meeting",
+        lazy="raise",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="MeetingItem.position",
     )
 
 

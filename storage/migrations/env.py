@@ -1,0 +1,88 @@
+"""Alembic environment for bantin.
+
+Used two ways:
+- from code (storage.session.upgrade): the caller puts an open Connection in
+  `config.attributes["connection"]`;
+- from the alembic CLI (`alembic -c storage/alembic.ini ...`): the URL is `-x url=...`,
+  else Settings.from_env().resolved_database_url.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic import context
+from sqlalchemy import types as sa_types
+from sqlalchemy.engine import Connection
+
+from storage.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    # Migrations must not import storage.models (models change, old revisions must not):
+    # render our TypeDecorators as their plain implementation type.
+    if type_ == "type" and isinstance(obj, sa_types.TypeDecorator):
+        return f"sa.{obj.impl!r}"
+    return False
+
+
+def _configure(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        # SQLite cannot ALTER most things: batch mode copies the table instead.
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_item,
+    )
+
+
+def run_migrations_online() -> None:
+    connection: Connection | None = config.attributes.get("connection")
+    if connection is not None:
+        _configure(connection)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+
+    from storage.session import make_engine
+
+    url = context.get_x_argument(as_dictionary=True).get("url")
+    if not url:
+        from bantin.settings import Settings
+
+        url = Settings.from_env().resolved_database_url
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            _configure(conn)
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        engine.dispose()
+
+
+def run_migrations_offline() -> None:
+    url = context.get_x_argument(as_dictionary=True).get("url")
+    if not url:
+        from bantin.settings import Settings
+
+        url = Settings.from_env().resolved_database_url
+    context.configure(
+        url=url,
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+        render_item=render_item,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

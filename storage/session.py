@@ -1,0 +1,180 @@
+"""Engines, sessions and schema upgrades.
+
+    factory = session_factory(settings)      # upgrades the schema once per process per URL
+    with factory.begin() as session:         # commits on success, rolls back on error
+        insert_articles(session, [...])
+
+SQLite (the default, a file in `settings.data_dir`) runs in WAL mode with foreign keys
+on and a busy timeout, so a crawl, an extraction and a `bantin db current` may share it.
+PostgreSQL is used when `BANTIN_DATABASE_URL` (Settings.database_url) is set, through
+psycopg 3; `postgresql://...` URLs are taken to mean psycopg.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from bantin.settings import Settings
+
+STORAGE_DIR = Path(__file__).resolve().parent
+ALEMBIC_INI = STORAGE_DIR / "alembic.ini"
+MIGRATIONS_DIR = STORAGE_DIR / "migrations"
+
+SQLITE_BUSY_TIMEOUT_S = 30.0
+# Any constant will do: it only has to be the same in every bantin process.
+_PG_MIGRATION_LOCK_KEY = 0x62616E74696E  # "bantin"
+
+
+class DatabaseUrlError(ValueError):
+    """The database URL names a backend bantin does not support."""
+
+
+def normalise_url(url: str | URL) -> URL:
+    """Parse `url`, mapping plain PostgreSQL URLs to the psycopg 3 driver."""
+    parsed = make_url(url)
+    if parsed.drivername in {"postgresql", "postgres"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in {"sqlite", "postgresql"}:
+        raise DatabaseUrlError(
+            f"database URL {parsed.render_as_string(hide_password=True)!r}: bantin supports "
+            "sqlite:///PATH and postgresql+psycopg://USER@HOST/DB only"
+        )
+    return parsed
+
+
+def sqlite_path(url: str | URL) -> Path | None:
+    """The file of a SQLite URL; None for an in-memory database or another backend."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        # WAL: readers do not block the writer, so a digest can read while a crawl writes.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")  # off by default in SQLite; ON DELETE CASCADE needs it
+        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL, far fewer fsyncs
+    finally:
+        cursor.close()
+
+
+def make_engine(url: str | URL, **kwargs: Any) -> Engine:
+    """An Engine for `url`, configured for bantin (see the module docstring).
+
+    For a SQLite file the folder is created when missing. Extra keyword arguments go to
+    `sqlalchemy.create_engine`.
+    """
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_S)
+        # Prefect runs tasks in worker threads: a pooled connection may change threads.
+        connect_args.setdefault("check_same_thread", False)
+        path = sqlite_path(parsed)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        else:
+            # One shared connection, else every checkout would see a new empty database.
+            kwargs.setdefault("poolclass", StaticPool)
+        engine = create_engine(parsed, connect_args=connect_args, **kwargs)
+        event.listen(engine, "connect", _on_sqlite_connect)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(parsed, **kwargs)
+
+
+def alembic_config() -> Config:
+    """Alembic's configuration, with paths that do not depend on the working directory."""
+    config = Config(str(ALEMBIC_INI))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at; None for an empty database."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+@contextlib.contextmanager
+def _sqlite_file_lock(path: Path) -> Iterator[None]:
+    # Two processes starting at once on a new database must not both create the tables.
+    lock_path = path.with_name(path.name + ".migrate-lock")
+    with open(lock_path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision` (Alembic head by default). Harmless to repeat."""
+    config = alembic_config()
+    path = sqlite_path(engine.url)
+    lock = _sqlite_file_lock(path) if path is not None else contextlib.nullcontext()
+    with lock, engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Serialise concurrent upgrades (several workers starting at once); the lock
+            # is released when this transaction ends.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK_KEY})
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def get_engine(settings: Settings) -> Engine:
+    """The process-wide engine for `settings`' database, upgraded to head on first use."""
+    url = normalise_url(settings.resolved_database_url).render_as_string(hide_password=False)
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = make_engine(url)
+            upgrade(engine)
+            _engines[url] = engine
+        return engine
+
+
+def session_factory(settings: Settings) -> sessionmaker[Session]:
+    """Sessions on `settings`' database; the schema is upgraded once per process per URL.
+
+    `expire_on_commit=False` so rows returned by a query function stay readable after
+    the `with factory.begin()` block commits.
+    """
+    return sessionmaker(bind=get_engine(settings), expire_on_commit=False)
+
+
+def dispose_engines() -> None:
+    """Close every cached engine (tests, and forked worker processes)."""
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
