@@ -1,0 +1,1 @@
+"""Weekly digest: selection, rendering, archive, mail and delivery."""
