@@ -42,6 +42,10 @@ class SmtpSettings(BaseModel):
     password: str | None = None
     sender: str = "bantin <bantin@localhost>"
     timeout_s: float = 30.0
+    # Name of a Prefect Secret block holding the password, read when `password` is unset.
+    password_secret_block: str | None = None
+    # List-Unsubscribe target (mailto: or https:); default: mailto the sender.
+    list_unsubscribe: str | None = None
 
 
 class Settings(BaseModel):
@@ -89,6 +93,9 @@ class Settings(BaseModel):
             username=env.get("BANTIN_SMTP_USER") or None,
             password=env.get("BANTIN_SMTP_PASSWORD") or None,
             sender=env.get("BANTIN_SMTP_SENDER", SmtpSettings().sender),
+            timeout_s=float(env.get("BANTIN_SMTP_TIMEOUT", "30")),
+            password_secret_block=env.get("BANTIN_SMTP_SECRET_BLOCK") or None,
+            list_unsubscribe=env.get("BANTIN_LIST_UNSUBSCRIBE") or None,
         )
         values["smtp"] = smtp
         values.update(overrides)
