@@ -184,11 +184,12 @@ def claim_delivery(session: Session, week: str, recipient: str, message_id: str)
     ).one()
 
 
-def mark_sent(session: Session, delivery_id: int, message_id: str) -> None:
+def mark_sent(session: Session, delivery_id: int, message_id: str, status: str = SENT) -> None:
+    """Record the hand-over (status "sent", or "outbox" for a .eml file): never claimed again."""
     session.execute(
         update(DigestDelivery)
         .where(DigestDelivery.id == delivery_id)
-        .values(status=SENT, message_id=message_id, sent_at=utcnow(), last_error=None)
+        .values(status=status, message_id=message_id, sent_at=utcnow(), last_error=None)
         .execution_options(synchronize_session=False)
     )
     session.commit()

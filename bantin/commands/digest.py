@@ -1,8 +1,45 @@
-"""`bantin digest`"""
+"""`bantin digest`: the weekly digest of meetings, shortfalls and directives per district."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 
-def digest_command() -> None:
-    """(being built)"""
-    raise typer.Exit(1)
+def digest_command(
+    week: Annotated[str | None, typer.Option("--week", help="ISO week, e.g. 2024-W27 (default: the last complete week in Asia/Ho_Chi_Minh).")] = None,
+    start: Annotated[str | None, typer.Option("--start", help="First day (YYYY-MM-DD) of a custom range; needs --end.")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="Last day (YYYY-MM-DD, inclusive) of a custom range.")] = None,
+    district: Annotated[list[str] | None, typer.Option("--district", help="Only this district (repeatable); names or slugs, e.g. 'Vĩnh Linh' or vinh-linh.")] = None,
+    send: Annotated[bool, typer.Option("--send", help="Mail it to the subscribers (BANTIN_SUBSCRIBERS, default deploy/subscribers.yaml), each once.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Build every subscriber's message into outbox/dry-run without sending or recording anything.")] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the HTML/text digest here instead of the archive (var/digests).")] = None,
+) -> None:
+    """Build the digest (HTML + text, archived with index.html and feed.xml); optionally mail it.
+
+    Without BANTIN_SMTP_HOST, mail goes to .eml files in the outbox (var/outbox)."""
+    from bantin.digest.mail import SubscribersError
+    from bantin.digest.pipeline import DigestUsageError, run_digest
+    from bantin.digest.selection import WeekError
+    from bantin.settings import Settings
+
+    settings = Settings.from_env()
+    try:
+        run = run_digest(
+            settings, week=week, start=start, end=end, districts=district or (), send=send, dry_run=dry_run, out_dir=out
+        )
+    except (WeekError, DigestUsageError, SubscribersError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    digest = run.digest
+    typer.echo(f"{digest.label}: {digest.meeting_count} meetings in {len(digest.districts)} districts")
+    for d in digest.districts:
+        typer.echo(f"  {d.name}: {len(d.meetings)} meetings, {d.shortfall_count} shortfalls, {d.directive_count} directives")
+    typer.echo(f"html: {run.archived.html_path}")
+    typer.echo(f"text: {run.archived.text_path}")
+    for result in run.deliveries:
+        typer.echo(f"mail: {result.describe()}")
+    if any(r.status == "failed" for r in run.deliveries):
+        raise typer.Exit(1)
