@@ -1,0 +1,205 @@
+"""Duplicate detection: exact (same canonical URL, same normalised body) and near (MinHash).
+
+Provincial portals republish district stories with a new title or a trimmed sentence,
+and one portal serves a story under two URLs. Such copies are stored and linked to the
+earliest original (`articles.duplicate_of`), never dropped: the digest shows a story once
+but the record of where it appeared stays.
+
+Near duplicates: MinHash over 3-syllable shingles (Vietnamese words are written as
+space-separated syllables, so syllables are the natural token), 128 permutations, Jaccard
+threshold 0.8. Signatures are stored in `articles.minhash` so runs and portals compare.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from datasketch import MinHash, MinHashLSH
+
+NUM_PERM = 128
+SEED = 1
+SHINGLE_SYLLABLES = 3
+THRESHOLD = 0.8
+# Fewer shingles than this and MinHash is noise (a two-line notice matches many others).
+MIN_SHINGLES_FOR_NEAR = 12
+
+SCHEME = "affine32"  # pinned: stored signatures must stay comparable across datasketch upgrades
+_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
+_DTYPE = _TEMPLATE.hashvalues.dtype
+_NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+
+# Old-style ("uỷ", "hoà") and new-style ("ủy", "hòa") tone placement are both in use, even in
+# one article: map the old style to the new one so a retyped copy hashes the same.
+_TONE_PLACEMENT = {}
+_MARKS = "\u0300\u0301\u0309\u0303\u0323"  # huyền, sắc, hỏi, ngã, nặng
+for _pair in ("oa", "oe", "uy"):
+    for _mark in _MARKS:
+        old = unicodedata.normalize("NFC", _pair[0] + _pair[1] + _mark)
+        new = unicodedata.normalize("NFC", _pair[0] + _mark + _pair[1])
+        _TONE_PLACEMENT[old] = new
+_TONE_RE = re.compile("|".join(map(re.escape, _TONE_PLACEMENT)))
+
+
+def normalise_text(text: str) -> str:
+    """Lowercase NFC text with one tone placement, no punctuation, single spaces."""
+    text = unicodedata.normalize("NFC", text).casefold()
+    text = _TONE_RE.sub(lambda m: _TONE_PLACEMENT[m.group(0)], text)
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+def content_hash(text: str) -> str:
+    """sha256 of the normalised body: equal for copies differing only in spacing, case, marks placement."""
+    return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
+
+
+def shingles(text: str, k: int = SHINGLE_SYLLABLES) -> set[bytes]:
+    syllables = normalise_text(text).split()
+    if len(syllables) < k:
+        return {" ".join(syllables).encode("utf-8")} if syllables else set()
+    return {" ".join(syllables[i : i + k]).encode("utf-8") for i in range(len(syllables) - k + 1)}
+
+
+def signature(text: str) -> MinHash:
+    m = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_TEMPLATE.permutations, scheme=SCHEME)
+    m.update_batch(list(shingles(text)))
+    return m
+
+
+def signature_to_bytes(m: MinHash) -> bytes:
+    return np.asarray(m.hashvalues, dtype=_DTYPE).tobytes()
+
+
+def signature_from_bytes(data: bytes) -> MinHash:
+    values = np.frombuffer(data, dtype=_DTYPE).copy()
+    return MinHash(num_perm=NUM_PERM, seed=SEED, hashvalues=values, permutations=_TEMPLATE.permutations, scheme=SCHEME)
+
+
+@dataclass
+class Fingerprint:
+    """What dedup needs of one article body."""
+
+    content_hash: str
+    minhash: MinHash
+    shingle_count: int
+
+    @property
+    def minhash_bytes(self) -> bytes:
+        return signature_to_bytes(self.minhash)
+
+    @property
+    def near_comparable(self) -> bool:
+        return self.shingle_count >= MIN_SHINGLES_FOR_NEAR
+
+
+def fingerprint(text: str) -> Fingerprint:
+    sh = shingles(text)
+    m = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_TEMPLATE.permutations, scheme=SCHEME)
+    m.update_batch(list(sh))
+    return Fingerprint(content_hash(text), m, len(sh))
+
+
+@dataclass
+class Known:
+    """An article already stored, as dedup sees it."""
+
+    id: int
+    published_at: dt.datetime | None
+    duplicate_of: int | None
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where a new article goes: `duplicate_of` an existing root, or it becomes the root of `adopt`."""
+
+    duplicate_of: int | None  # link the new article to this root
+    adopt: int | None  # the new article is earlier: this old root (and its copies) point to it
+    kind: str | None  # "exact" or "near"
+
+
+def _earlier(a: dt.datetime | None, a_id: int, b: dt.datetime | None, b_id: int) -> bool:
+    """Is (a, a_id) the earlier original? Unknown dates sort last; ids break ties (first stored wins)."""
+    far = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+    return (a or far, a_id) < (b or far, b_id)
+
+
+class DedupIndex:
+    """Exact-hash map plus an LSH index over every stored article's signature.
+
+    Loaded incrementally from the database (`add_known` for rows past a high-water mark),
+    updated as articles are stored. Not thread-safe: the caller serialises the store step.
+    """
+
+    def __init__(self, threshold: float = THRESHOLD) -> None:
+        self.threshold = threshold
+        self._lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+        self._minhash: dict[int, MinHash] = {}
+        self._by_hash: dict[str, int] = {}
+        self.known: dict[int, Known] = {}
+        self.high_water = 0  # largest article id loaded
+
+    def add(self, known: Known, minhash: MinHash | None) -> None:
+        if known.id in self.known:
+            return
+        self.known[known.id] = known
+        self.high_water = max(self.high_water, known.id)
+        if known.content_hash:
+            current = self._by_hash.get(known.content_hash)
+            if current is None or known.id < current:
+                self._by_hash[known.content_hash] = known.id
+        if minhash is not None:
+            self._minhash[known.id] = minhash
+            self._lsh.insert(known.id, minhash)
+
+    def root(self, article_id: int) -> int:
+        seen = set()
+        while True:
+            parent = self.known[article_id].duplicate_of
+            if parent is None or parent not in self.known or parent in seen:
+                return article_id
+            seen.add(article_id)
+            article_id = parent
+
+    def matches(self, fp: Fingerprint) -> tuple[set[int], str | None]:
+        exact = self._by_hash.get(fp.content_hash)
+        if exact is not None:
+            return {exact}, "exact"
+        if not fp.near_comparable:
+            return set(), None
+        found = {
+            int(key)
+            for key in self._lsh.query(fp.minhash)
+            if fp.minhash.jaccard(self._minhash[int(key)]) >= self.threshold
+        }
+        return found, ("near" if found else None)
+
+    def decide(self, fp: Fingerprint, published_at: dt.datetime | None, new_id_hint: int) -> Decision:
+        """`new_id_hint` orders the new article after every stored one on equal dates."""
+        found, kind = self.matches(fp)
+        if not found:
+            return Decision(None, None, None)
+        roots = {self.root(i) for i in found}
+        best = min(roots, key=lambda r: (
+            self.known[r].published_at or dt.datetime.max.replace(tzinfo=dt.timezone.utc), r))
+        if _earlier(published_at, new_id_hint, self.known[best].published_at, best):
+            return Decision(None, best, kind)
+        return Decision(best, None, kind)
+
+    def relink(self, old_root: int, new_root: int) -> list[int]:
+        """Point every member of old_root's cluster at new_root; returns the ids changed."""
+        changed = [i for i in self.known if i != new_root and self.root(i) == old_root]
+        for i in changed:
+            self.known[i].duplicate_of = new_root
+        return changed
+
+
+def add_rows(index: DedupIndex, rows: Iterable[tuple[int, dt.datetime | None, int | None, str, bytes | None]]) -> None:
+    """Load (id, published_at, duplicate_of, content_hash, minhash bytes) rows into the index."""
+    for article_id, published_at, duplicate_of, chash, mh in rows:
+        index.add(Known(article_id, published_at, duplicate_of, chash or ""), signature_from_bytes(mh) if mh else None)

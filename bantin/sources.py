@@ -1,0 +1,262 @@
+"""The sources registry: deploy/sources.yaml, validated before any request is made.
+
+A portal is one YAML entry; what its pages look like comes from its `family`
+(bantin/families.py), defined once per portal software. Every mistake in the file is
+reported with the file, the line and the entry/field it concerns, all of them at once,
+so an operator fixes the file in one pass.
+
+Decision on unknown families: accepted, not rejected. The portal is parsed with the
+generic fallback (largest text block) and flagged: `Source.generic` is true, the crawl
+report carries a warning and every article parsed has `generic=True`. A misspelt family
+is therefore visible in every report instead of stopping the whole crawl.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bantin.families import FAMILIES
+from bantin.urls import canonicalize_url, host_of
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+
+
+class Politeness(BaseModel):
+    """Per-portal overrides of FetchSettings (a slow or fragile server asks for less)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requests_per_second: float | None = Field(None, gt=0, le=100)
+    concurrency: int | None = Field(None, ge=1, le=16)
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {value!r}")
+    return canonicalize_url(value)
+
+
+class Source(BaseModel):
+    """One portal of deploy/sources.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(description="slug, unique; also the Prefect concurrency limit 'portal-<id>'")
+    name: str = Field(min_length=1)
+    district: str | None = None
+    province: str = Field(min_length=1)
+    family: str = Field(min_length=1)
+    base_url: str
+    listing_urls: list[str] = Field(min_length=1)
+    allowed_hosts: list[str] = Field(default_factory=list)
+    verify_tls: bool = True
+    politeness: Politeness = Politeness()
+    max_listing_pages: int | None = Field(None, ge=1)
+    enabled: bool = True
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError(f"{value!r} is not a slug (lowercase letters, digits and '-')")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        return _http_url(value)
+
+    @field_validator("listing_urls")
+    @classmethod
+    def _listing_urls(cls, values: list[str]) -> list[str]:
+        return [_http_url(v) for v in values]
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, values: list[str]) -> list[str]:
+        out = []
+        for value in values:
+            host = value.strip().lower().rstrip(".")
+            if not host or "/" in host or " " in host:
+                raise ValueError(f"not a host name: {value!r} (give the host only, no scheme or path)")
+            out.append(host)
+        return out
+
+    @model_validator(mode="after")
+    def _listing_on_allowed_host(self) -> "Source":
+        for url in self.listing_urls:
+            if host_of(url) not in self.hosts:
+                raise ValueError(
+                    f"listing URL {url} is on host {host_of(url)!r}, which is neither base_url's host "
+                    "nor in allowed_hosts"
+                )
+        return self
+
+    @property
+    def host(self) -> str:
+        return host_of(self.base_url)
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        """Hosts the crawler may follow links and redirects to for this portal."""
+        return frozenset([self.host, *self.allowed_hosts])
+
+    @property
+    def generic(self) -> bool:
+        """True when the family is unknown and pages are parsed by the generic fallback."""
+        return self.family not in FAMILIES
+
+    @property
+    def concurrency_limit_name(self) -> str:
+        return f"portal-{self.id}"
+
+
+class Registry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sources: list[Source] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class SourceIssue:
+    line: int | None  # 1-based
+    where: str  # e.g. "sources[2] (id=ham-yen).listing_urls[0]"
+    message: str
+
+
+class SourcesError(ValueError):
+    """deploy/sources.yaml is unusable; nothing has been fetched."""
+
+    def __init__(self, path: Path, issues: list[SourceIssue]) -> None:
+        self.path = path
+        self.issues = issues
+        lines = [f"{path}:{i.line if i.line else '?'}: {i.where}: {i.message}" for i in issues]
+        super().__init__("invalid sources file\n" + "\n".join(lines))
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that rejects a key written twice in one mapping (PyYAML keeps the last)."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first on line {seen[key] + 1})", key_node.start_mark
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _node_line(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """Line (1-based) of the YAML node at a pydantic error location; the nearest parent when absent."""
+    node = root
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if key_node.value == part:
+                    # An unknown key is best reported on the key itself.
+                    node = value_node
+                    line = key_node.start_mark.line + 1
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _describe(loc: tuple[int | str, ...], data: Any) -> str:
+    out = ""
+    entry = data
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            out += f"[{part}]"
+            if i == 1 and isinstance(entry, list) and part < len(entry) and isinstance(entry[part], dict):
+                sid = entry[part].get("id")
+                if sid:
+                    out += f" (id={sid})"
+        else:
+            out += f".{part}" if out else str(part)
+        if isinstance(entry, dict):
+            entry = entry.get(part)
+        elif isinstance(entry, list) and isinstance(part, int) and part < len(entry):
+            entry = entry[part]
+    return out
+
+
+def parse_sources(text: str, path: Path) -> list[Source]:
+    """Validate the text of a sources file; raise SourcesError naming file, line and field."""
+    try:
+        root = yaml.compose(text, Loader=_UniqueKeyLoader)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise SourcesError(path, [SourceIssue(line, "yaml", f"{exc.problem or exc}")]) from None
+    if not isinstance(data, dict):
+        raise SourcesError(path, [SourceIssue(1, "sources", "the file must be a mapping with a 'sources' list")])
+    try:
+        registry = Registry.model_validate(data)
+    except ValidationError as exc:
+        issues = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            # Errors raised by a model validator of an entry carry no field: say so plainly.
+            message = err["msg"].removeprefix("Value error, ")
+            issues.append(SourceIssue(_node_line(root, loc), _describe(loc, data), message))
+        raise SourcesError(path, issues) from None
+    issues = []
+    first: dict[str, int] = {}
+    for index, source in enumerate(registry.sources):
+        if source.id in first:
+            issues.append(
+                SourceIssue(
+                    _node_line(root, ("sources", index, "id")),
+                    f"sources[{index}] (id={source.id}).id",
+                    f"duplicate id {source.id!r} (also sources[{first[source.id]}])",
+                )
+            )
+        first.setdefault(source.id, index)
+    if issues:
+        raise SourcesError(path, issues)
+    return registry.sources
+
+
+def load_sources(path: Path, only: list[str] | None = None, include_disabled: bool = False) -> list[Source]:
+    """Read and validate the registry; `only` picks ids (unknown ids are an error)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SourcesError(path, [SourceIssue(None, "file", f"cannot read: {exc.strerror or exc}")]) from None
+    except UnicodeDecodeError as exc:
+        raise SourcesError(path, [SourceIssue(None, "file", f"not UTF-8: {exc}")]) from None
+    sources = parse_sources(text, path)
+    if only:
+        by_id = {s.id: s for s in sources}
+        unknown = [i for i in only if i not in by_id]
+        if unknown:
+            raise SourcesError(
+                path,
+                [SourceIssue(None, "--source", f"unknown source id {i!r}; known: {', '.join(sorted(by_id))}") for i in unknown],
+            )
+        return [by_id[i] for i in only]
+    return [s for s in sources if s.enabled or include_disabled]
