@@ -1,0 +1,411 @@
+"""Portals, articles, raw page snapshots and near-duplicate bookkeeping.
+
+Every writer here is harmless to repeat: a crawl that dies half-way and is retried (by
+Prefect or by hand) inserts nothing twice. Inserts use the dialect's
+``INSERT ... ON CONFLICT DO NOTHING`` so two crawls racing on the same URL also end with
+one row, on SQLite and on PostgreSQL alike.
+
+Functions take a Session and never commit: the caller owns the transaction
+(``with session_factory(settings).begin() as session: ...``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import unicodedata
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from sqlalchemy import Insert, Table, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.models import Article, PageSnapshot, Portal, utcnow
+
+# Rows per INSERT statement / IN list: well under SQLite's 32766 bound variables and
+# PostgreSQL's 65535, while keeping round trips few.
+_CHUNK = 200
+
+
+class StorageInputError(ValueError):
+    """A value handed to a storage function is unusable (the message names the field)."""
+
+
+def _chunks[T](items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def dialect_insert(session: Session, table: Table | type[Any]) -> Insert:
+    """The dialect's INSERT (with `on_conflict_do_nothing`/`_do_update`) for `session`'s backend."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise StorageInputError(f"unsupported database dialect {name!r}")
+
+
+# --- URLs and hashes -------------------------------------------------------------------
+
+# Characters left as they are when percent-encoding a path or query (RFC 3986 reserved and
+# unreserved, plus "%" so existing escapes survive).
+_SAFE = "/:@!$&'()*+,;=-._~%?"
+_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
+
+
+def canonical_url(url: str) -> str:
+    """The form under which an article URL is stored and looked up.
+
+    Only changes that can never merge two different pages: scheme and host lower-cased,
+    default port and fragment dropped, Vietnamese characters percent-encoded (portals
+    link the same page both ways), escapes upper-cased, empty path -> "/".
+    """
+    url = url.strip()
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        raise StorageInputError(f"url {url!r}: not an absolute http(s) URL")
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    netloc = host
+    if parts.username:
+        netloc = f"{parts.username}@{netloc}"
+    if port is not None and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
+        netloc = f"{netloc}:{port}"
+    path = unicodedata.normalize("NFC", parts.path) or "/"
+    query = unicodedata.normalize("NFC", parts.query)
+    path = _ESCAPE.sub(lambda m: m.group(0).upper(), quote(path, safe=_SAFE))
+    query = _ESCAPE.sub(lambda m: m.group(0).upper(), quote(query, safe=_SAFE))
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def content_hash(text: str) -> str:
+    """sha256 of the text with Unicode (NFC) and white space normalised: exact duplicates."""
+    normalised = " ".join(unicodedata.normalize("NFC", text).split())
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+
+
+# --- Portals ---------------------------------------------------------------------------
+
+_PORTAL_FIELDS = ("id", "name", "district", "province", "base_url", "family", "enabled")
+
+
+def _field(source: object, name: str, default: Any = ...) -> Any:
+    if isinstance(source, Mapping):
+        if name in source:
+            return source[name]
+    elif hasattr(source, name):
+        return getattr(source, name)
+    if default is ...:
+        raise StorageInputError(f"portal source {source!r}: missing field {name!r}")
+    return default
+
+
+def upsert_portals(session: Session, sources: Iterable[object]) -> int:
+    """Insert or update one `portals` row per source config (deploy/sources.yaml entry).
+
+    A source is any object or mapping with id, name, district, province, base_url,
+    family and (optionally) enabled — e.g. bantin.sources' model. Portals no longer in
+    the config are left alone (their articles keep pointing at them). Returns the count.
+    """
+    rows: dict[str, dict[str, Any]] = {}
+    for source in sources:
+        row = {name: _field(source, name, True if name == "enabled" else ...) for name in _PORTAL_FIELDS}
+        row["base_url"] = str(row["base_url"])
+        if not row["id"]:
+            raise StorageInputError(f"portal source {source!r}: empty id")
+        rows[row["id"]] = row
+    if not rows:
+        return 0
+    stmt = dialect_insert(session, Portal)
+    stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+        index_elements=[Portal.id],
+        set_={name: getattr(stmt.excluded, name) for name in _PORTAL_FIELDS if name != "id"},  # type: ignore[attr-defined]
+    )
+    session.execute(stmt, list(rows.values()))
+    return len(rows)
+
+
+# --- Articles --------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class NewArticle:
+    """An article as the crawler parsed it. `url` is canonicalised on insert."""
+
+    portal_id: str
+    url: str
+    title: str
+    text: str
+    published_at: dt.datetime | None = None  # aware; naive datetimes are refused
+    byline: str | None = None
+    captions: list[str] = field(default_factory=list)
+    content_hash: str | None = None  # computed from `text` when None
+    minhash: bytes | None = None  # datasketch MinHash.hashvalues as uint64 bytes
+    first_seen_at: dt.datetime | None = None  # now when None
+    duplicate_of: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InsertedArticle:
+    id: int
+    url: str  # canonical
+    created: bool  # False: the URL was already stored (nothing was changed)
+
+
+def _article_row(article: NewArticle, now: dt.datetime, index: int) -> dict[str, Any]:
+    where = f"articles[{index}] ({article.url!r})"
+    for name in ("published_at", "first_seen_at"):
+        value = getattr(article, name)
+        if value is not None and value.tzinfo is None:
+            raise StorageInputError(f"{where}.{name}: naive datetime {value!r}; give a timezone")
+    if not article.portal_id:
+        raise StorageInputError(f"{where}.portal_id: empty")
+    return {
+        "portal_id": article.portal_id,
+        "url": canonical_url(article.url),
+        "title": article.title,
+        "text": article.text,
+        "published_at": article.published_at,
+        "first_seen_at": article.first_seen_at or now,
+        "byline": article.byline,
+        "captions": list(article.captions),
+        "content_hash": article.content_hash or content_hash(article.text),
+        "minhash": article.minhash,
+        "duplicate_of": article.duplicate_of,
+    }
+
+
+def insert_articles_reporting(session: Session, articles: Sequence[NewArticle]) -> list[InsertedArticle]:
+    """Insert the articles whose canonical URL is new; one result per input, in order.
+
+    An article whose URL is already stored is left as it is (first sighting wins).
+    Repeating the call, or racing another process on the same URLs, is harmless.
+    """
+    now = utcnow()
+    rows = [_article_row(article, now, i) for i, article in enumerate(articles)]
+    unique: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        unique.setdefault(row["url"], row)  # the same URL twice in one batch: keep the first
+    created: set[str] = set()
+    batch = list(unique.values())
+    for chunk in _chunks(batch):
+        stmt = (
+            dialect_insert(session, Article)
+            .values(list(chunk))
+            .on_conflict_do_nothing(index_elements=[Article.url])  # type: ignore[attr-defined]
+            .returning(Article.url)
+        )
+        created.update(session.execute(stmt).scalars())
+    ids = _ids_by_url(session, list(unique))
+    return [InsertedArticle(id=ids[row["url"]], url=row["url"], created=row["url"] in created) for row in rows]
+
+
+def insert_articles(session: Session, articles: Sequence[NewArticle]) -> list[int]:
+    """Insert new articles (idempotent on canonical URL); the id of each input, in order."""
+    return [result.id for result in insert_articles_reporting(session, articles)]
+
+
+def _ids_by_url(session: Session, urls: Sequence[str]) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for chunk in _chunks(urls):
+        ids.update((url, id_) for url, id_ in session.execute(select(Article.url, Article.id).where(Article.url.in_(chunk))))
+    return ids
+
+
+def known_urls(session: Session, urls: Iterable[str]) -> set[str]:
+    """The subset of `urls` (as given) already stored as articles, compared canonically."""
+    by_canonical: dict[str, list[str]] = {}
+    for url in urls:
+        try:
+            by_canonical.setdefault(canonical_url(url), []).append(url)
+        except StorageInputError:
+            continue  # not an absolute URL: cannot be stored, so not known
+    found = _ids_by_url(session, list(by_canonical))
+    return {given for canonical in found for given in by_canonical[canonical]}
+
+
+def article_ids_by_content_hash(session: Session, hashes: Iterable[str]) -> dict[str, int]:
+    """For exact-duplicate detection: content hash -> id of the earliest stored original."""
+    wanted = list(dict.fromkeys(hashes))
+    result: dict[str, int] = {}
+    for chunk in _chunks(wanted):
+        stmt = (
+            select(Article.content_hash, func.min(Article.id))
+            .where(Article.content_hash.in_(chunk), Article.duplicate_of.is_(None))
+            .group_by(Article.content_hash)
+        )
+        result.update((digest, id_) for digest, id_ in session.execute(stmt))
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class MinhashCandidate:
+    id: int
+    portal_id: str
+    url: str
+    title: str
+    published_at: dt.datetime | None
+    content_hash: str
+    minhash: bytes
+
+
+def minhash_candidates(
+    session: Session,
+    *,
+    since: dt.datetime | None = None,
+    portal_ids: Iterable[str] | None = None,
+    exclude_ids: Iterable[int] = (),
+) -> list[MinhashCandidate]:
+    """Stored originals (not themselves duplicates) that have a MinHash signature.
+
+    The crawler loads these into an LSH index to find near-duplicates of new articles
+    across runs and portals. `since` bounds by first sighting (aware datetime).
+    """
+    stmt = select(
+        Article.id,
+        Article.portal_id,
+        Article.url,
+        Article.title,
+        Article.published_at,
+        Article.content_hash,
+        Article.minhash,
+    ).where(Article.minhash.is_not(None), Article.duplicate_of.is_(None))
+    if since is not None:
+        if since.tzinfo is None:
+            raise StorageInputError(f"since: naive datetime {since!r}; give a timezone")
+        stmt = stmt.where(Article.first_seen_at >= since)
+    if portal_ids is not None:
+        stmt = stmt.where(Article.portal_id.in_(list(portal_ids)))
+    excluded = set(exclude_ids)
+    return [
+        MinhashCandidate(*row)
+        for row in session.execute(stmt.order_by(Article.id))
+        if row[0] not in excluded
+    ]
+
+
+class ArticleNotFound(LookupError):
+    """No article has this id."""
+
+
+def mark_duplicate(session: Session, article_id: int, original_id: int) -> int:
+    """Record that `article_id` republishes `original_id`; returns the original's id used.
+
+    Chains are flattened (a duplicate of a duplicate points at the first original), so
+    readers need one hop. Marking the same pair again is harmless.
+    """
+    if article_id == original_id:
+        raise StorageInputError(f"mark_duplicate: article {article_id} cannot duplicate itself")
+    rows: dict[int, int | None] = {
+        id_: duplicate_of
+        for id_, duplicate_of in session.execute(
+            select(Article.id, Article.duplicate_of).where(Article.id.in_([article_id, original_id]))
+        )
+    }
+    for wanted in (article_id, original_id):
+        if wanted not in rows:
+            raise ArticleNotFound(f"mark_duplicate: no article with id {wanted}")
+    root = rows[original_id] or original_id
+    if root == article_id:
+        raise StorageInputError(
+            f"mark_duplicate: article {original_id} is already a duplicate of {article_id}; "
+            "refusing to make a cycle"
+        )
+    session.execute(update(Article).where(Article.id == article_id).values(duplicate_of=root))
+    # Articles that pointed at `article_id` now point at the root too.
+    session.execute(update(Article).where(Article.duplicate_of == article_id).values(duplicate_of=root))
+    return root
+
+
+# --- Page snapshots --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSnapshot:
+    id: int
+    article_id: int | None
+    url: str
+    fetched_at: dt.datetime
+    status: int
+    content_type: str | None
+    encoding: str | None
+    sha256: str
+    body: bytes  # decompressed
+
+
+def save_snapshot(
+    session: Session,
+    url: str,
+    body: bytes,
+    *,
+    status: int = 200,
+    content_type: str | None = None,
+    encoding: str | None = None,
+    article_id: int | None = None,
+    fetched_at: dt.datetime | None = None,
+) -> int:
+    """Keep the raw page (zlib-compressed); idempotent on (canonical url, sha256 of body).
+
+    Returns the snapshot's id. Saving the same bytes again only attaches `article_id`
+    when the stored snapshot had none.
+    """
+    if not isinstance(body, bytes | bytearray | memoryview):
+        raise StorageInputError(f"save_snapshot({url!r}): body must be bytes, got {type(body).__name__}")
+    if fetched_at is not None and fetched_at.tzinfo is None:
+        raise StorageInputError(f"save_snapshot({url!r}): fetched_at is naive; give a timezone")
+    raw = bytes(body)
+    canonical = canonical_url(url)
+    digest = hashlib.sha256(raw).hexdigest()
+    stmt = (
+        dialect_insert(session, PageSnapshot)
+        .values(
+            url=canonical,
+            sha256=digest,
+            body_zlib=zlib.compress(raw, 6),
+            status=status,
+            content_type=content_type,
+            encoding=encoding,
+            article_id=article_id,
+            fetched_at=fetched_at or utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=[PageSnapshot.url, PageSnapshot.sha256])  # type: ignore[attr-defined]
+    )
+    session.execute(stmt)
+    snapshot_id, stored_article = session.execute(
+        select(PageSnapshot.id, PageSnapshot.article_id).where(
+            PageSnapshot.url == canonical, PageSnapshot.sha256 == digest
+        )
+    ).one()
+    if article_id is not None and stored_article is None:
+        session.execute(update(PageSnapshot).where(PageSnapshot.id == snapshot_id).values(article_id=article_id))
+    return int(snapshot_id)
+
+
+def load_snapshot(session: Session, url: str, *, sha256: str | None = None) -> StoredSnapshot | None:
+    """The newest snapshot of `url` (or the one with body hash `sha256`), decompressed."""
+    stmt = select(PageSnapshot).where(PageSnapshot.url == canonical_url(url))
+    if sha256 is not None:
+        stmt = stmt.where(PageSnapshot.sha256 == sha256)
+    snapshot = session.execute(
+        stmt.order_by(PageSnapshot.fetched_at.desc(), PageSnapshot.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    if snapshot is None:
+        return None
+    return StoredSnapshot(
+        id=snapshot.id,
+        article_id=snapshot.article_id,
+        url=snapshot.url,
+        fetched_at=snapshot.fetched_at,
+        status=snapshot.status,
+        content_type=snapshot.content_type,
+        encoding=snapshot.encoding,
+        sha256=snapshot.sha256,
+        body=zlib.decompress(snapshot.body_zlib),
+    )

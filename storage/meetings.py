@@ -1,0 +1,350 @@
+"""Meeting records extracted from articles, and which articles still need extracting.
+
+One `meetings` row per article (also for articles that are not meetings:
+`is_meeting=False` records that the article was looked at), with its quoted clauses in
+`meeting_items`. A record carries the extractor version that produced it; when the
+extractor changes, `articles_to_extract(session, NEW_VERSION)` lists the articles to
+redo and `save_meeting` replaces their old record and its items.
+
+Functions take a Session and never commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NotRequired, TypedDict
+
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from storage.articles import StorageInputError, dialect_insert
+from storage.models import Article, Meeting, MeetingItem, Portal, utcnow
+
+ITEM_KINDS: dict[str, str] = {
+    "achievements": "achievement",
+    "shortfalls": "shortfall",
+    "directives": "directive",
+}
+
+
+class PersonDict(TypedDict):
+    name: str
+    title: NotRequired[str | None]
+
+
+class ItemDict(TypedDict):
+    text: str
+    start: int
+    end: int
+    topic: NotRequired[str | None]
+    figures: NotRequired[list[str]]
+
+
+class MeetingRecordDict(TypedDict, total=False):
+    """The gold shape (shared/gold/README.md) plus achievements, as
+    `bantin.extract.MeetingRecord.model_dump(mode="json")` returns it."""
+
+    is_meeting: bool
+    meeting_date: str | dt.date | None
+    district: str | None
+    province: str | None
+    kind: str | None
+    host_body: str | None
+    chair: PersonDict | None
+    officials: list[PersonDict]
+    communes: list[str]
+    commune_codes: list[Any]
+    period: str | None
+    achievements: list[ItemDict | str]
+    shortfalls: list[ItemDict | str]
+    directives: list[ItemDict | str]
+
+
+# --- versions --------------------------------------------------------------------------
+
+
+def _version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+    """Order versions like "1.2.10" > "1.2.9"; numeric parts compare as numbers."""
+    parts = re.findall(r"\d+|[A-Za-z]+", version)
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in parts)
+
+
+def is_newer_version(candidate: str, than: str) -> bool:
+    return _version_key(candidate) > _version_key(than)
+
+
+# --- validation ------------------------------------------------------------------------
+
+
+def _optional_str(record: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = record.get(key)
+    if value is None or isinstance(value, str):
+        return value or None
+    raise StorageInputError(f"{where}.{key}: expected a string or null, got {value!r}")
+
+
+def _meeting_date(record: Mapping[str, Any], where: str) -> dt.date | None:
+    value = record.get("meeting_date")
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        raise StorageInputError(f"{where}.meeting_date: expected a date, got the datetime {value!r}")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise StorageInputError(f"{where}.meeting_date: expected YYYY-MM-DD, got {value!r}")
+
+
+def _people(value: Any, where: str) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise StorageInputError(f"{where}: expected a list of {{name, title}}, got {value!r}")
+    people = []
+    for i, person in enumerate(value):
+        if not isinstance(person, Mapping) or not isinstance(person.get("name"), str):
+            raise StorageInputError(f"{where}[{i}]: expected {{name, title}}, got {person!r}")
+        people.append({"name": person["name"], "title": person.get("title")})
+    return people
+
+
+def _items(record: Mapping[str, Any], where: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for key, kind in ITEM_KINDS.items():
+        value = record.get(key) or []
+        if not isinstance(value, list):
+            raise StorageInputError(f"{where}.{key}: expected a list, got {type(value).__name__}")
+        for i, item in enumerate(value):
+            here = f"{where}.{key}[{i}]"
+            if isinstance(item, str):
+                # The gold shape allows bare strings: offsets unknown.
+                item = {"text": item, "start": -1, "end": -1}
+            if not isinstance(item, Mapping) or not isinstance(item.get("text"), str):
+                raise StorageInputError(f"{here}: expected {{text, start, end, ...}}, got {item!r}")
+            start, end = item.get("start", -1), item.get("end", -1)
+            if not isinstance(start, int) or not isinstance(end, int) or isinstance(start, bool):
+                raise StorageInputError(f"{here}: start/end must be integers, got {start!r}, {end!r}")
+            figures = item.get("figures") or []
+            if not isinstance(figures, list):
+                raise StorageInputError(f"{here}.figures: expected a list, got {figures!r}")
+            rows.append(
+                {
+                    "kind": kind,
+                    "text": item["text"],
+                    "start": start,
+                    "end": end,
+                    "topic": item.get("topic"),
+                    "figures": figures,
+                }
+            )
+    for position, row in enumerate(rows):
+        row["position"] = position
+    return rows
+
+
+def _meeting_values(record: Mapping[str, Any], where: str) -> dict[str, Any]:
+    if not isinstance(record, Mapping):
+        raise StorageInputError(f"{where}: expected a dict in the gold shape, got {type(record).__name__}")
+    is_meeting = record.get("is_meeting")
+    if not isinstance(is_meeting, bool):
+        raise StorageInputError(f"{where}.is_meeting: expected true or false, got {is_meeting!r}")
+    chair = record.get("chair")
+    if chair is not None and (not isinstance(chair, Mapping) or not isinstance(chair.get("name"), str)):
+        raise StorageInputError(f"{where}.chair: expected {{name, title}} or null, got {chair!r}")
+    communes = record.get("communes") or []
+    if not isinstance(communes, list) or not all(isinstance(c, str) for c in communes):
+        raise StorageInputError(f"{where}.communes: expected a list of names, got {communes!r}")
+    codes = record.get("commune_codes") or []
+    if not isinstance(codes, list):
+        raise StorageInputError(f"{where}.commune_codes: expected a list, got {codes!r}")
+    return {
+        "is_meeting": is_meeting,
+        "meeting_date": _meeting_date(record, where),
+        "district": _optional_str(record, "district", where),
+        "province": _optional_str(record, "province", where),
+        "kind": _optional_str(record, "kind", where),
+        "host_body": _optional_str(record, "host_body", where),
+        "chair_name": chair["name"] if chair else None,
+        "chair_title": chair.get("title") if chair else None,
+        "officials": _people(record.get("officials"), f"{where}.officials"),
+        "communes": list(communes),
+        "commune_codes": list(codes),
+        "period": _optional_str(record, "period", where),
+    }
+
+
+# --- writing ---------------------------------------------------------------------------
+
+
+def save_meeting(
+    session: Session,
+    article_id: int,
+    record: Mapping[str, Any],
+    extractor_version: str,
+    *,
+    extracted_at: dt.datetime | None = None,
+) -> int:
+    """Store `record` (gold shape) as the article's meeting record; returns the meeting id.
+
+    Idempotent: saving again replaces the record and all its items (no duplicates). A
+    record made by a newer extractor version than `extractor_version` is kept as it is
+    (a slow old worker must not undo a re-extraction).
+    """
+    where = f"meeting record for article {article_id}"
+    if not extractor_version:
+        raise StorageInputError(f"{where}: empty extractor_version")
+    values = _meeting_values(record, where)
+    items = _items(record, where)
+    values.update(extractor_version=extractor_version, extracted_at=extracted_at or utcnow())
+
+    existing_stmt = select(Meeting.id, Meeting.extractor_version).where(Meeting.article_id == article_id)
+    if session.get_bind().dialect.name == "postgresql":
+        existing_stmt = existing_stmt.with_for_update()
+    existing = session.execute(existing_stmt).one_or_none()
+    if existing is None:
+        # ON CONFLICT: another worker may insert this article's record at the same moment.
+        inserted = session.execute(
+            dialect_insert(session, Meeting)
+            .values(article_id=article_id, **values)
+            .on_conflict_do_nothing(index_elements=[Meeting.article_id])  # type: ignore[attr-defined]
+            .returning(Meeting.id)
+        ).scalar_one_or_none()
+        if inserted is not None:
+            _insert_items(session, inserted, items)
+            return int(inserted)
+        existing = session.execute(existing_stmt).one()
+
+    meeting_id, stored_version = existing
+    if is_newer_version(stored_version, extractor_version):
+        return int(meeting_id)
+    session.execute(update(Meeting).where(Meeting.id == meeting_id).values(**values))
+    session.execute(delete(MeetingItem).where(MeetingItem.meeting_id == meeting_id))
+    _insert_items(session, meeting_id, items)
+    return int(meeting_id)
+
+
+def _insert_items(session: Session, meeting_id: int, items: Sequence[dict[str, Any]]) -> None:
+    if items:
+        session.execute(insert(MeetingItem), [{"meeting_id": meeting_id, **item} for item in items])
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleToExtract:
+    """What the extractor needs about one article (district/province from its portal)."""
+
+    id: int
+    url: str
+    title: str
+    text: str
+    published_at: dt.datetime | None
+    portal_id: str
+    district: str | None
+    province: str | None
+
+
+def articles_to_extract(
+    session: Session,
+    version: str,
+    since: dt.date | dt.datetime | None = None,
+    *,
+    force: bool = False,
+    limit: int | None = None,
+) -> list[ArticleToExtract]:
+    """Articles with no meeting record made by extractor `version` (or a newer one).
+
+    Duplicates (`articles.duplicate_of` set) are skipped: their original is extracted.
+    `since` keeps articles published (or, when undated, first seen) on or after it; a
+    date means its midnight UTC. `force=True` lists them whatever their record's version.
+    Oldest first, so an interrupted run resumes where it stopped.
+    """
+    stmt = (
+        select(
+            Article.id,
+            Article.url,
+            Article.title,
+            Article.text,
+            Article.published_at,
+            Article.portal_id,
+            Portal.district,
+            Portal.province,
+            Meeting.extractor_version,
+        )
+        .join(Portal, Portal.id == Article.portal_id)
+        .outerjoin(Meeting, Meeting.article_id == Article.id)
+        .where(Article.duplicate_of.is_(None))
+        .order_by(Article.id)
+    )
+    if since is not None:
+        if isinstance(since, dt.datetime):
+            if since.tzinfo is None:
+                raise StorageInputError(f"since: naive datetime {since!r}; give a timezone")
+            moment = since
+        else:
+            moment = dt.datetime.combine(since, dt.time(), tzinfo=dt.timezone.utc)
+        stmt = stmt.where(
+            or_(
+                Article.published_at >= moment,
+                (Article.published_at.is_(None)) & (Article.first_seen_at >= moment),
+            )
+        )
+    if not force:
+        # Versions order numerically ("1.10" > "1.9"), which SQL string comparison cannot
+        # do: filter out only exact matches in SQL and compare the rest here.
+        stmt = stmt.where(or_(Meeting.id.is_(None), Meeting.extractor_version != version))
+    result: list[ArticleToExtract] = []
+    for *fields, stored_version in session.execute(stmt):
+        if not force and stored_version is not None and is_newer_version(stored_version, version):
+            continue
+        result.append(ArticleToExtract(*fields))
+        if limit is not None and len(result) >= limit:
+            break
+    return result
+
+
+def meeting_record(session: Session, article_id: int) -> MeetingRecordDict | None:
+    """The stored record of an article in the gold shape (plus achievements), or None."""
+    meeting = session.execute(select(Meeting).where(Meeting.article_id == article_id)).scalar_one_or_none()
+    if meeting is None:
+        return None
+    items = session.execute(
+        select(MeetingItem).where(MeetingItem.meeting_id == meeting.id).order_by(MeetingItem.position)
+    ).scalars()
+    record: MeetingRecordDict = {
+        "is_meeting": meeting.is_meeting,
+        "meeting_date": meeting.meeting_date.isoformat() if meeting.meeting_date else None,
+        "district": meeting.district,
+        "province": meeting.province,
+        "kind": meeting.kind,
+        "host_body": meeting.host_body,
+        "chair": {"name": meeting.chair_name, "title": meeting.chair_title} if meeting.chair_name else None,
+        "officials": meeting.officials,
+        "communes": meeting.communes,
+        "commune_codes": meeting.commune_codes,
+        "period": meeting.period,
+        "achievements": [],
+        "shortfalls": [],
+        "directives": [],
+    }
+    key_of = {kind: key for key, kind in ITEM_KINDS.items()}
+    for item in items:
+        record[key_of[item.kind]].append(  # type: ignore[literal-required]
+            {"text": item.text, "start": item.start, "end": item.end, "topic": item.topic, "figures": item.figures}
+        )
+    return record
+
+
+def count_meetings(session: Session, *, version: str | None = None) -> int:
+    stmt = select(func.count()).select_from(Meeting)
+    if version is not None:
+        stmt = stmt.where(Meeting.extractor_version == version)
+    return int(session.execute(stmt).scalar_one())

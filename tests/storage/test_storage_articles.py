@@ -1,0 +1,191 @@
+"""Articles, portals, snapshots and duplicates, on SQLite and (when configured) PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from storage.articles import (
+    ArticleNotFound,
+    NewArticle,
+    StorageInputError,
+    article_ids_by_content_hash,
+    canonical_url,
+    insert_articles,
+    insert_articles_reporting,
+    known_urls,
+    load_snapshot,
+    mark_duplicate,
+    minhash_candidates,
+    save_snapshot,
+    upsert_portals,
+)
+from storage.models import Article, PageSnapshot, Portal
+from storage_testdata import ICT, PORTALS, seed_article
+
+
+@pytest.fixture
+def portals(session: Session) -> Session:
+    upsert_portals(session, PORTALS)
+    session.commit()
+    return session
+
+
+def count(session: Session, model: type) -> int:
+    return int(session.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+def test_upsert_portals_updates_changed_config(session: Session) -> None:
+    assert upsert_portals(session, PORTALS) == 2
+    renamed = [{**PORTALS[0], "name": "Cổng TTĐT xã Vĩnh Linh", "enabled": False}]
+    upsert_portals(session, renamed)
+    session.commit()
+    portal = session.get(Portal, "vinh-linh")
+    assert portal is not None and portal.name == "Cổng TTĐT xã Vĩnh Linh" and portal.enabled is False
+    assert count(session, Portal) == 2
+
+
+def test_upsert_portals_names_missing_field(session: Session) -> None:
+    broken = {key: value for key, value in PORTALS[0].items() if key != "base_url"}
+    with pytest.raises(StorageInputError, match="base_url"):
+        upsert_portals(session, [broken])
+
+
+def test_inserting_the_same_article_twice_keeps_one_row(portals: Session, engine: Engine) -> None:
+    first = insert_articles_reporting(portals, [seed_article()])
+    portals.commit()
+    # A retried crawl, in a new session as a new Prefect task run would be.
+    with Session(engine) as other:
+        second = insert_articles_reporting(other, [seed_article(), seed_article()])
+        other.commit()
+    assert first[0].created is True
+    assert [r.created for r in second] == [False, False]
+    assert first[0].id == second[0].id == second[1].id
+    assert count(portals, Article) == 1
+
+
+def test_insert_returns_ids_in_input_order(portals: Session) -> None:
+    urls = [f"https://vinhlinh.quangtri.gov.vn/vi/chi-tiet/-/view-article/1/tin-tuc/{n}" for n in range(5)]
+    ids_first = insert_articles(portals, [seed_article(url) for url in urls[:3]])
+    ids_all = insert_articles(portals, [seed_article(url) for url in reversed(urls)])
+    assert ids_all[2:] == list(reversed(ids_first))
+    assert len(set(ids_all)) == 5
+    assert count(portals, Article) == 5
+
+
+def test_url_spellings_of_one_page_are_one_article(portals: Session) -> None:
+    raw = "https://VinhLinh.quangtri.gov.vn:443/vi/tin-tức/hội-nghị.html#top"
+    encoded = "https://vinhlinh.quangtri.gov.vn/vi/tin-t%e1%bb%a9c/h%E1%BB%99i-ngh%E1%BB%8B.html"
+    insert_articles(portals, [seed_article(raw)])
+    assert insert_articles_reporting(portals, [seed_article(encoded)])[0].created is False
+    assert known_urls(portals, [raw, encoded, "https://vinhlinh.quangtri.gov.vn/vi/khac.html", "not a url"]) == {
+        raw,
+        encoded,
+    }
+    assert canonical_url(raw) == "https://vinhlinh.quangtri.gov.vn/vi/tin-t%E1%BB%A9c/h%E1%BB%99i-ngh%E1%BB%8B.html"
+    # Query strings differ between pages of a listing: they are kept.
+    assert canonical_url("https://a.gov.vn/tin?page=2") != canonical_url("https://a.gov.vn/tin?page=3")
+
+
+def test_datetimes_come_back_aware_in_utc(portals: Session, engine: Engine) -> None:
+    published = dt.datetime(2024, 7, 5, 16, 30, tzinfo=ICT)
+    [article_id] = insert_articles(portals, [seed_article(published_at=published)])
+    portals.commit()
+    with Session(engine) as fresh:
+        article = fresh.get(Article, article_id)
+        assert article is not None
+        assert article.published_at == published
+        assert article.published_at.utcoffset() == dt.timedelta(0)
+        assert article.published_at.hour == 9
+        assert article.first_seen_at.tzinfo is not None
+
+
+def test_naive_datetimes_are_refused_with_the_field_name(portals: Session) -> None:
+    with pytest.raises(StorageInputError, match=r"articles\[0\].*published_at"):
+        insert_articles(portals, [seed_article(published_at=dt.datetime(2024, 7, 5, 16, 30))])
+
+
+def test_snapshot_round_trips_and_is_stored_once(portals: Session) -> None:
+    url = "https://vinhlinh.quangtri.gov.vn/vi/chi-tiet/-/view-article/1/tin-tuc/1720166400000"
+    body = ("<html><body>" + "<p>Huyện ủy Vĩnh Linh làm việc với Đảng uỷ xã Vĩnh Lâm</p>" * 200 + "</body></html>").encode()
+    first = save_snapshot(portals, url, body, content_type="text/html; charset=utf-8", encoding="utf-8")
+    [article_id] = insert_articles(portals, [seed_article(url)])
+    again = save_snapshot(portals, url, body, article_id=article_id)
+    portals.commit()
+    assert first == again
+    assert count(portals, PageSnapshot) == 1
+    stored_size = portals.execute(select(func.length(PageSnapshot.body_zlib))).scalar_one()
+    assert stored_size < len(body) / 10  # repetitive HTML compresses well
+
+    snapshot = load_snapshot(portals, url)
+    assert snapshot is not None
+    assert snapshot.body == body
+    assert snapshot.sha256 == hashlib.sha256(body).hexdigest()
+    assert snapshot.article_id == article_id
+    assert snapshot.content_type == "text/html; charset=utf-8"
+    assert snapshot.fetched_at.tzinfo is not None
+
+    changed = body.replace(b"</body>", b"<p>108 lu\xe1\xbb\xa3t xem</p></body>")
+    save_snapshot(portals, url, changed, fetched_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
+    assert count(portals, PageSnapshot) == 2
+    newest = load_snapshot(portals, url)
+    assert newest is not None and newest.body == changed
+    older = load_snapshot(portals, url, sha256=snapshot.sha256)
+    assert older is not None and older.body == body
+    assert load_snapshot(portals, "https://vinhlinh.quangtri.gov.vn/never-fetched") is None
+
+
+def test_mark_duplicate_flattens_chains_and_refuses_cycles(portals: Session) -> None:
+    base = "https://vinhlinh.quangtri.gov.vn/vi/chi-tiet/-/view-article/1/tin-tuc/"
+    original, copy, copy_of_copy = insert_articles(
+        portals,
+        [
+            seed_article(base + "1"),
+            seed_article("https://tuyenquang.gov.vn/tin-tuc/hoi-nghi.html", portal_id="tuyen-quang"),
+            seed_article(base + "3"),
+        ],
+    )
+    assert mark_duplicate(portals, copy, original) == original
+    assert mark_duplicate(portals, copy_of_copy, copy) == original
+    assert mark_duplicate(portals, copy, original) == original  # harmless to repeat
+    with pytest.raises(StorageInputError, match="cycle"):
+        mark_duplicate(portals, original, copy)
+    with pytest.raises(ArticleNotFound, match="999999"):
+        mark_duplicate(portals, 999999, original)
+    rows = {id_: dup for id_, dup in portals.execute(select(Article.id, Article.duplicate_of))}
+    assert rows == {original: None, copy: original, copy_of_copy: original}
+
+
+def test_minhash_candidates_are_signed_originals(portals: Session) -> None:
+    signature = bytes(range(16))
+    articles = [
+        seed_article("https://vinhlinh.quangtri.gov.vn/a1"),
+        seed_article("https://vinhlinh.quangtri.gov.vn/a2"),
+        seed_article("https://tuyenquang.gov.vn/a3", portal_id="tuyen-quang"),
+    ]
+    for article in articles[:2]:
+        article.minhash = signature
+    articles[2].minhash = signature[::-1]
+    a1, a2, a3 = insert_articles(portals, articles)
+    insert_articles(portals, [seed_article("https://vinhlinh.quangtri.gov.vn/unsigned")])
+    mark_duplicate(portals, a2, a1)
+    candidates = minhash_candidates(portals)
+    assert [(c.id, c.minhash) for c in candidates] == [(a1, signature), (a3, signature[::-1])]
+    assert [c.id for c in minhash_candidates(portals, portal_ids=["tuyen-quang"])] == [a3]
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
+    assert minhash_candidates(portals, since=later) == []
+    # Identical texts: the exact-duplicate lookup points at the original.
+    hashes = portals.execute(select(Article.content_hash).where(Article.id == a1)).scalar_one()
+    assert article_ids_by_content_hash(portals, [hashes]) == {hashes: a1}
+
+
+def test_article_needs_a_known_portal(session: Session) -> None:
+    # Foreign keys are enforced on SQLite too (PRAGMA foreign_keys=ON).
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError):
+        insert_articles(session, [NewArticle(portal_id="nowhere", url="https://x.gov.vn/a", title="t", text="x")])
