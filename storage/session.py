@@ -147,6 +147,16 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    """Undo migrations down to `revision` ("base" drops every table bantin made)."""
+    config = alembic_config()
+    path = sqlite_path(engine.url)
+    lock = _sqlite_file_lock(path) if path is not None else contextlib.nullcontext()
+    with lock, engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
 
