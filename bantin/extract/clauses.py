@@ -1,0 +1,273 @@
+"""Achievements, shortfalls and directives: clauses quoted from the body with offsets.
+
+How reports of the genre are built: the lead says who met whom; the middle reports
+results ("đạt", "vượt", "được giữ vững"), then the problems ("Tuy nhiên", "còn hạn
+chế, tồn tại như: ...", "chưa ...", "còn chậm", "đạt thấp"), then the chair's
+conclusion ("Phát biểu kết luận", "đề nghị", "yêu cầu", "nhiệm vụ trọng tâm") with
+tasks, often one a sentence, a ";"-list, "- " bullets or "Một là ..., Hai là ...".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bantin.extract.layout import _BULLET, Layout
+from bantin.extract.textnorm import fold
+
+FLAGS = re.I
+
+
+def rx(p: str) -> re.Pattern[str]:
+    return re.compile(fold(p), FLAGS)
+
+
+# Where the chair's conclusion (and so the directives) begins.
+_DIR_START = rx(
+    r"(?<!đáp ứng )(?<!đáp ứng được )(?<!theo )(?<!đúng )(?<!những )(?<!các )(?<!mọi )(?<!với )(?<!kiến nghị, )"
+    r"\b(?:kết luận|phát biểu chỉ đạo|chỉ đạo hội nghị|đề nghị|yêu cầu|nhấn mạnh|lưu ý|nhiệm vụ trọng tâm|"
+    r"giao nhiệm vụ|thống nhất[^.]{0,40}nhiệm vụ|(?:^|\W)về (?:nhiệm vụ|phương hướng)|"
+    r"(?:nhiệm vụ|phương hướng)[^.]{0,30}(?:thời gian tới|tiếp theo|cuối năm))"
+)
+_DIR_TRIGGER = rx(
+    r"(?<!đáp ứng )(?<!đáp ứng được )(?<!theo )(?<!đúng )(?<!những )(?<!các )(?<!mọi )(?<!với )(?<!của )"
+    r"\b(?:đề nghị|yêu cầu|nhấn mạnh|lưu ý|giao nhiệm vụ cho|quán triệt)\b(?! của)\s*:?\s*"
+)
+_ADDRESSEE_UNIT = rx(r"\b(?:xã|thị trấn|đảng uỷ|đảng viên|cán bộ|chi bộ|cấp uỷ|thôn|bản|ấp)\b")
+_IMPERATIVE = (
+    r"(?:tiếp tục|tập trung|thực hiện|quan tâm|đẩy mạnh|tăng cường|phát huy|chú trọng|rà soát|khẩn trương|"
+    r"chủ động|phối hợp|nâng cao|xây dựng|triển khai|duy trì|phấn đấu|bám sát|làm tốt|kịp thời|huy động|"
+    r"đổi mới|củng cố|giữ vững|hoàn thành|đảm bảo|bảo đảm|tổ chức|lãnh đạo|chỉ đạo|nghiêm túc|tích cực|"
+    r"thường xuyên|sớm|đôn đốc|kiểm tra|quản lý|ưu tiên|nắm chắc|làm rõ|tuyên truyền|vận động|giải quyết|"
+    r"xử lý|khắc phục|hỗ trợ|phát triển|cải thiện|chăm lo|đề cao|siết chặt|coi trọng|quyết liệt|cần|phải|"
+    r"không để|tránh|hướng dẫn|rà soát|chấn chỉnh|thúc đẩy|mở rộng|đa dạng hoá|nhân rộng|khai thác|"
+    r"chuẩn bị|kiện toàn|bồi dưỡng|đào tạo|tham mưu|thực hành|đầu tư|vận hành|bố trí|ứng dụng|theo dõi)"
+)
+_IMP_START = rx(rf"{_IMPERATIVE}\b")
+_IMP_ANY = rx(rf"\b{_IMPERATIVE}\b")
+_EARLY_MODAL = rx(r"(?:\S+\s+){0,6}?(?:cần|phải|cần phải)\s")
+_TASK_LIST = rx(r"(?:nhiệm vụ|nội dung|giải pháp|công việc)[^:.]{0,100}:\s*")
+_DIR_LIST = rx(
+    r"(?:một số|các|những)\s+(?:nội dung|nhiệm vụ|giải pháp|vấn đề|công việc)[^.:;]{0,50}?"
+    r"\s+(?:như|sau|gồm|là|với các nội dung)\s*:?\s*"
+)
+_LIST_BACK = rx(r"(?:,\s*đồng thời|;|,\s*và)\s*")
+_SF_LIST = rx(
+    r"(?:hạn chế|tồn tại|yếu kém|khó khăn|bất cập|đạt thấp|chưa đạt|vướng mắc|khuyết điểm)[^.;:]{0,60}?"
+    r"(?:\bnhư\b\s*:?|\bsau\s*:|:)\s*"
+)
+_SF_PARA = rx(r"\b(?:tuy nhiên|hạn chế|tồn tại|yếu kém|khó khăn|bất cập|bên cạnh|khuyết điểm)\b")
+_CONTRAST = rx(r"\b(?:tuy nhiên|nhưng|song|bên cạnh đó)\b")
+_NEG = rx(
+    r"\bchưa\b|\bcòn\s+(?:rất\s+|khá\s+)?(?:chậm|thấp|hạn chế|cao|nhiều|yếu|nhỏ|khó khăn|thiếu|bất cập|tồn tại|"
+    r"xảy ra|diễn biến|phức tạp|ít|lúng túng|nể nang|né tránh|đạt thấp|hình thức|chồng chéo)|\bđạt thấp\b|"
+    r"\btỷ lệ thấp\b|\bkhông đạt\b|\byếu kém\b|\bbất cập\b|\bchậm tiến độ\b|\bthiếu\s+(?:quyết liệt|chặt chẽ|đồng bộ)"
+)
+_GENERIC_SF = rx(
+    r"(?:nhiều|một số|những)\s+(?:khó khăn|hạn chế|tồn tại)(?:\s*,\s*(?:khó khăn|hạn chế|tồn tại))*"
+    r"(?:\s+nhất định)?\W*$"
+)
+_POS = rx(
+    r"\b(?:đạt|vượt|hoàn thành|tăng|giữ vững|ổn định|được đảm bảo|được bảo đảm|được quan tâm|hiệu quả|"
+    r"được cải thiện|nổi bật|đạt được|được triển khai|được thực hiện)\b"
+)
+_PRAISE = rx(r"\b(?:đánh giá cao|ghi nhận|biểu dương|đánh gia cao|gi nhận|khen ngợi)\b")
+_PREFIX = rx(
+    r"(?:[-–+•*]\s*|\d{1,2}[.)]\s*|[a-zđ][.)]\s+|(?:một|hai|ba|bốn|năm|sáu|bảy|tám|chín|mười) là\s*[,:]?\s*|"
+    r"thứ (?:nhất|hai|ba|tư|năm|sáu|bảy|tám)\s*[,:]?\s*|trong đó\s*[,:]?\s*|đồng thời\s*,?\s*|"
+    r"đặc biệt(?: là)?\s*,?\s*|bên cạnh đó\s*,?\s*|ngoài ra\s*,?\s*|mặt khác\s*,?\s*|cụ thể\s*,?\s*|"
+    r"tuy nhiên\s*,?\s*|song\s*,\s*|(?:đối với|về)\s+[^,.;:]{1,70},\s*|[,;:.…\s]+)"
+)
+_CUT_TAIL = rx(r",\s*(?:qua đó|nhằm|góp phần)\b")
+_TRAIL = "  \t,;:.…/!?\"'“”)(-–"
+_CONNECTOR_TAIL = rx(r"(?:,\s*|\s+)(?:đồng thời|và|nhưng|song)\s*$")
+
+FIGURE = rx(
+    r"\d+(?:[.,]\d+)*\s*(?:tỷ|triệu|nghìn|ngàn)\s*đồng|\d+(?:[.,]\d+)*\s*đồng|\d+(?:[.,]\d+)?\s*%|"
+    r"\d+\s*/\s*\d+(?![/\d])\s+(?:tiêu chí|chỉ tiêu|đảng viên|xã|hộ|thôn|bản|[^\W\d_]+)|"
+    r"\d+(?:[.,]\d+)*\s*(?:ha|héc-ta|tấn|km|hộ|người|lượt|công trình|dự án|tiêu chí|sản phẩm|phần quà|học sinh)\b"
+)
+
+_TOPICS: list[tuple[str, re.Pattern[str]]] = [
+    ("new_rural_development", rx(r"\b(?:nông thôn mới|ntm|tiêu chí|đô thị văn minh)\b")),
+    ("budget_investment", rx(r"\b(?:ngân sách|thu chi|vốn|đầu tư|giải ngân|giải phóng mặt bằng|công trình|dự án|thuế|tài chính|nợ đọng)\b")),
+    ("defence_security", rx(r"\b(?:quốc phòng|an ninh|trật tự|quân sự|diễn tập|tội phạm|tuyển quân|phòng thủ|biên giới|ma tuý|anct|ttatxh|công an)\b")),
+    ("party_building_personnel", rx(r"\b(?:đảng|đảng viên|cán bộ|chi bộ|cấp uỷ|kiểm tra, giám sát|giám sát|phê bình|hệ thống chính trị|mặt trận|mttq|đoàn thể|chính trị tư tưởng|tư tưởng|nghị quyết|quy hoạch cấp uỷ|đoàn kết|sinh hoạt)\b")),
+    ("culture_education_health_welfare", rx(r"\b(?:văn hoá|giáo dục|y tế|học sinh|năm học|tiêm phòng cho trẻ|hộ nghèo|nghèo|an sinh|chính sách xã hội|sức khoẻ|thể thao|du lịch văn hoá|môi trường sống|đời sống|việc làm|trẻ em|nhân dân)\b")),
+    ("economy_agriculture", rx(r"\b(?:kinh tế|sản xuất|nông nghiệp|lúa|cây trồng|vật nuôi|chăn nuôi|gia súc|gia cầm|ocop|hợp tác xã|thương mại|dịch vụ|rừng|thuỷ sản|trồng trọt|năng suất|sản phẩm|doanh nghiệp|khoa học công nghệ)\b")),
+    ("administration", rx(r"\b(?:hành chính|cải cách|chuyển đổi số|đề án 06|quy chế|tham mưu|lấn chiếm|lộ giới|đất đai|chính quyền|điều hành|pháp luật)\b")),
+]
+
+
+def topic_of(text: str) -> str:
+    best, best_n = "administration", 0
+    for name, pat in _TOPICS:
+        n = len(pat.findall(text))
+        if n > best_n:
+            best, best_n = name, n
+    return best
+
+
+@dataclass
+class Found:
+    achievements: list[tuple[int, int]] = field(default_factory=list)
+    shortfalls: list[tuple[int, int]] = field(default_factory=list)
+    directives: list[tuple[int, int]] = field(default_factory=list)
+
+
+def clean(norm: str, s: int, e: int) -> tuple[int, int] | None:
+    """Trim connectors, enumerators and punctuation at both ends; None if too little is left."""
+    for _ in range(6):
+        m = _PREFIX.match(norm, s, e)
+        if not m or m.end() == s:
+            break
+        s = m.end()
+    cut = _CUT_TAIL.search(norm, s, e)
+    if cut:
+        e = cut.start()
+    while True:
+        while e > s and norm[e - 1] in _TRAIL:
+            e -= 1
+        m = _CONNECTOR_TAIL.search(norm, s, e)
+        if not m:
+            break
+        e = m.start()
+    while s < e and norm[s] in _TRAIL:
+        s += 1
+    if len(norm[s:e].split()) < 3:
+        return None
+    return s, e
+
+
+def split_parts(norm: str, s: int, e: int) -> list[tuple[int, int]]:
+    out = []
+    i = s
+    for m in re.finditer(r";", norm[s:e]):
+        out.append((i, s + m.start()))
+        i = s + m.end()
+    out.append((i, e))
+    return out
+
+
+def _emit(norm: str, spans: list[tuple[int, int]], s: int, e: int) -> int:
+    n = 0
+    for a, b in split_parts(norm, s, e):
+        c = clean(norm, a, b)
+        if c:
+            spans.append(c)
+            n += 1
+    return n
+
+
+def _directive_content(norm: str, s: int, e: int) -> tuple[int, int] | None:
+    """Span of the tasks a sentence sets, or None when it sets none."""
+    head = clean(norm, s, e)
+    if head is None:
+        return None
+    hs = head[0]
+    trig = _DIR_TRIGGER.search(norm, s, e)
+    if trig:
+        word = norm[trig.start() : trig.end()].strip().lower()
+        c = trig.end()
+        if word.startswith(("đề nghị", "yêu cầu")):
+            imp = _IMP_ANY.search(norm, c, min(e, c + 120))
+            if imp and len(norm[c : imp.start()].split()) <= 15:
+                addressee = norm[c : imp.start()]
+                # tasks for the reviewed unit are quoted bare; tasks for others keep who must act
+                c = imp.start() if (not addressee.strip() or _ADDRESSEE_UNIT.search(addressee)) else trig.start()
+        return c, e
+    if _IMP_START.match(norm, hs, e) or _EARLY_MODAL.match(norm, hs, e):
+        return hs, e
+    tl = _TASK_LIST.search(norm, s, e)
+    if tl:
+        return tl.end(), e
+    return None
+
+
+def _drop_list_intro(norm: str, s: int, e: int, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
+    """'A, đồng thời thực hiện một số nội dung như: B' -> [A, B]."""
+    m = pattern.search(norm, s, e)
+    if not m:
+        return [(s, e)]
+    back = s
+    for b in _LIST_BACK.finditer(norm, s, m.start()):
+        back = b.start()
+    out = []
+    if back > s:
+        out.append((s, back))
+    out.append((m.end(), e))
+    return out
+
+
+def find_clauses(layout: Layout, norm: str) -> Found:
+    found = Found()
+    lines = [ln for ln in layout.lines if ln.kind in ("lead", "body")]
+    region = False
+    list_mode: str | None = None
+    dir_paras = 0
+    closed = False
+    for ln in lines:
+        text = norm[ln.start : ln.end]
+        if list_mode and (_BULLET.match(text) or re.match(fold(r"^\W*(?:một|hai|ba|bốn|năm|sáu|thứ \w+) là\b"), text, re.I)):
+            target = found.shortfalls if list_mode == "shortfall" else found.directives
+            _emit(norm, target, ln.start, ln.end)
+            continue
+        list_mode = None
+        if ln.kind == "lead":
+            continue
+        sf_para = bool(_SF_PARA.search(text))
+        n_dirs = 0
+        for s, e in ln.sentences:
+            sent = norm[s:e]
+            if not region and not closed and _DIR_START.search(sent):
+                region = True
+            ends_colon = sent.rstrip().endswith(":")
+            # 1. a list of shortfalls: "... một số hạn chế, tồn tại như: A; B; C"
+            parts = split_parts(norm, s, e)
+            listed = False
+            for i, (a, b) in enumerate(parts):
+                m = _SF_LIST.search(norm, a, b)
+                if m and not _DIR_TRIGGER.search(norm, a, m.start()):
+                    for x, y in parts[:i]:
+                        if _NEG.search(norm, x, y) and not _GENERIC_SF.search(norm, x, y):
+                            _emit(norm, found.shortfalls, x, y)
+                    _emit(norm, found.shortfalls, m.end(), b)
+                    for x, y in parts[i + 1 :]:
+                        _emit(norm, found.shortfalls, x, y)
+                    if m.end() >= b - 1:
+                        list_mode = "shortfall"
+                    listed = True
+                    break
+            if listed:
+                continue
+            # 2. in the conclusion: tasks
+            if region:
+                dc = _directive_content(norm, s, e)
+                if dc is not None:
+                    for a, b in _drop_list_intro(norm, dc[0], dc[1], _DIR_LIST):
+                        n_dirs += _emit(norm, found.directives, a, b)
+                    if ends_colon:
+                        list_mode = "directive"
+                    continue
+                if ends_colon and (_TASK_LIST.search(sent) or _DIR_TRIGGER.search(sent)):
+                    list_mode = "directive"
+                    continue
+                continue
+            # 3. shortfalls stated as sentences
+            if (sf_para or _CONTRAST.search(sent)) and _NEG.search(sent):
+                for a, b in parts:
+                    if _NEG.search(norm, a, b) and not _GENERIC_SF.search(norm, a, b):
+                        _emit(norm, found.shortfalls, a, b)
+                continue
+            # 4. results
+            if _POS.search(sent) and not _PRAISE.search(sent) and not _NEG.search(sent):
+                for a, b in parts:
+                    if _POS.search(norm, a, b):
+                        _emit(norm, found.achievements, a, b)
+        if region:
+            if n_dirs == 0 and dir_paras > 0:
+                region = False  # the conclusion is over: closing remarks follow
+                closed = True
+            elif n_dirs:
+                dir_paras += 1
+    return found

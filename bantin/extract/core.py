@@ -1,0 +1,120 @@
+"""`extract_meeting`: one article's text (+ its portal's district/province) -> MeetingRecord."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bantin.extract import fields, places
+from bantin.extract.clauses import FIGURE, find_clauses, topic_of
+from bantin.extract.layout import analyse
+from bantin.extract.model import Clause, MeetingRecord, Person
+from bantin.extract.textnorm import NormText, key, normalise
+
+# Bump on any change of the rules: stored records of older versions get re-extracted.
+EXTRACTOR_VERSION = "2026.11.22-1"
+
+
+def _clause(nt: NormText, span: tuple[int, int]) -> Clause:
+    s, e = span
+    text, os_, oe = nt.quote(s, e)
+    figures = [nt.quote(m.start(), m.end())[0] for m in FIGURE.finditer(nt.norm, s, e)]
+    return Clause(text=text, start=os_, end=oe, topic=topic_of(nt.norm[s:e]), figures=figures)  # type: ignore[arg-type]
+
+
+def _dedupe(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        if any(a <= s and e <= b for a, b in out):
+            continue
+        out.append((s, e))
+    return out
+
+
+def extract_meeting(
+    text: str,
+    *,
+    district: str | None = None,
+    province: str | None = None,
+    published: dt.date | None = None,
+    title: str | None = None,
+) -> MeetingRecord:
+    """Extract a meeting record from an article's cleaned text.
+
+    `district`/`province` are the portal's (the text often doesn't name them);
+    `published` helps date a meeting whose year the text leaves out. Offsets of the
+    quoted clauses index `text` as given.
+    """
+    nt = normalise(text)
+    norm = nt.norm
+    layout = analyse(norm, title)
+    record = MeetingRecord(extractor_version=EXTRACTOR_VERSION)
+    if layout.title:
+        record.title = nt.quote(layout.title.start, layout.title.end)[0].strip()
+    elif title:
+        record.title = title
+
+    district = places.bare(district)
+    province = places.bare(province)
+    if not district:
+        named = fields.place_mentions(fields._DISTRICT, layout, norm)
+        district = places.bare(named[0]) if named else None
+    district_unit = places.find_district(district, province) if district else None
+    if not province:
+        named = fields.place_mentions(fields._PROVINCE, layout, norm)
+        if named:
+            province = places.bare(named[0])
+        elif district_unit is not None:
+            p = places.province_of(district_unit)
+            province = p.name if p else None
+    record.district, record.province = district, province
+
+    record.is_meeting = fields.is_meeting(layout, norm)
+    if not record.is_meeting:
+        return record
+
+    record.kind = fields.meeting_kind(layout, norm)  # type: ignore[assignment]
+    host = fields.host_body(layout, norm)
+    if host:
+        record.host_body = nt.quote(host.start, host.end)[0].strip()
+
+    known_places = {key(x) for x in (district, province) if x} | places.ward_names(district_unit)
+    chair, officials = fields.chair_and_officials(layout, norm, known_places)
+
+    def person(p: fields.PersonSpan) -> Person:
+        name = nt.quote(*p.name)[0].strip()
+        t = fields.clean_title(norm, p.title)
+        return Person(name=name, title=nt.quote(*t)[0].strip() if t else None)
+
+    record.chair = person(chair) if chair else None
+    record.officials = [person(p) for p in officials]
+
+    seen: set[str] = set()
+    for s, e in fields.commune_mentions(layout, norm):
+        name = nt.quote(s, e)[0].strip()
+        unit = places.find_ward(name, district_unit)
+        if unit is None and district_unit is not None:
+            # "xã Vĩnh Lâm Trần ..." or a name with a following capitalised word: try shorter
+            words = name.split()
+            for k in range(len(words) - 1, 0, -1):
+                unit = places.find_ward(" ".join(words[:k]), district_unit)
+                if unit:
+                    name = " ".join(words[:k])
+                    break
+        if unit is None and district_unit is not None and key(name) == key(district or ""):
+            continue
+        k = key(name)
+        if k in seen:
+            continue
+        seen.add(k)
+        record.communes.append(name)
+        record.commune_codes.append(unit.code if unit else None)
+
+    period = fields.reporting_period(layout, norm, lambda s, e: nt.quote(s, e)[0])
+    record.period = period.text if period else None
+    record.meeting_date = fields.meeting_date(layout, norm, period, published)
+
+    found = find_clauses(layout, norm)
+    record.achievements = [_clause(nt, sp) for sp in _dedupe(found.achievements)]
+    record.shortfalls = [_clause(nt, sp) for sp in _dedupe(found.shortfalls)]
+    record.directives = [_clause(nt, sp) for sp in _dedupe(found.directives)]
+    return record

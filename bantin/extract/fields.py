@@ -1,0 +1,476 @@
+"""Meeting fields: is it a meeting, date, kind, host body, chair and officials,
+communes, reporting period. Rules are Vietnamese patterns of the genre, matched on
+the folded text (one tone-mark placement, NFC), quoted from the original."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from bantin.extract.layout import Layout, Line
+from bantin.extract.textnorm import fold, key
+
+UP = "A-ZĐÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴ"
+LOW = "a-zđàáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ"
+CAPW = rf"[{UP}][{LOW}]+"
+PLACE = rf"{CAPW}(?:\s+{CAPW}){{0,2}}"
+NAME = rf"{CAPW}(?:\s+{CAPW}){{1,5}}"
+
+
+def rx(pattern: str, flags: int = re.I) -> re.Pattern[str]:
+    return re.compile(fold(pattern), flags)
+
+
+# ---------------------------------------------------------------- meeting, kind
+_MEETING = rx(
+    r"\b(?:hội nghị|kỳ họp|phiên họp|cuộc họp|buổi làm việc|làm việc với|làm việc tại|giao ban|"
+    r"họp (?:định kỳ|thường kỳ|ban|chi bộ|thường trực|thường vụ|trực tuyến)|sinh hoạt chi bộ|hội ý)\b"
+)
+_WORKING = rx(r"\b(?:làm việc (?:với|tại)|buổi làm việc|đã làm việc|đoàn công tác|thăm và làm việc|kiểm tra tình hình)\b")
+_CONFERENCE = rx(r"\b(?:hội nghị|kỳ họp|phiên họp|giao ban|cuộc họp|họp (?:định kỳ|thường kỳ|ban|chi bộ|thường trực|thường vụ)|sinh hoạt chi bộ|hội ý)\b")
+_NOT_MEETING = rx(r"\b(?:lễ hội|khai mạc|bế mạc|hội thi|hội diễn|giải (?:bóng|chạy|cờ)|thông báo|tuyển dụng|tuyển sinh|lễ kỷ niệm|lễ ra quân|lễ phát động|mít tinh)\b")
+_ORG = r"(?:Huyện uỷ|Tỉnh uỷ|Thành uỷ|Thị uỷ|Đảng uỷ|Đảng bộ|UBND|HĐND|Uỷ ban nhân dân|Hội đồng nhân dân|Chi bộ|MTTQ)"
+_BODY = re.compile(
+    fold(
+        rf"(?:(?i:đoàn công tác(?: của)?|đoàn kiểm tra(?: của)?|thường trực|trường trực|ban thường vụ|btv|ban chấp hành|bch)\s+)*"
+        rf"(?i:{_ORG})(?:\s+(?i:huyện|xã|tỉnh|thị trấn|phường|thành phố|thị xã))?(?:\s+{PLACE})?"
+    )
+)
+_BODY_START_VERB = rx(
+    r"\s*(?:đã\s+)?(?:tổ chức|có buổi làm việc|làm việc|họp|tiến hành|triển khai|kiểm tra|giao ban|sơ kết|tổng kết)\b"
+)
+
+
+def is_meeting(layout: Layout, norm: str) -> bool:
+    title = layout.title
+    lead = layout.lead
+    title_text = norm[title.start : title.end] if title else ""
+    lead_text = norm[lead.start : lead.end] if lead else ""
+    if _NOT_MEETING.search(title_text) and not _MEETING.search(title_text):
+        return False
+    head = title_text + "\n" + (norm[lead.sentences[0][0] : lead.sentences[0][1]] if lead else "")
+    if not (_MEETING.search(head) or _MEETING.search(lead_text)):
+        return False
+    return bool(_BODY.search(title_text + "\n" + lead_text))
+
+
+def meeting_kind(layout: Layout, norm: str) -> str | None:
+    spans: list[tuple[int, int]] = []
+    if layout.title:
+        spans.append((layout.title.start, layout.title.end))
+    if layout.lead:
+        spans.append(layout.lead.sentences[0])
+        spans.append((layout.lead.start, layout.lead.end))
+    for s, e in spans:
+        text = norm[s:e]
+        w, c = _WORKING.search(text), _CONFERENCE.search(text)
+        if w and (not c or w.start() <= c.start()):
+            return "working_session"
+        if c:
+            return "committee_conference"
+    return None
+
+
+# ---------------------------------------------------------------- host body
+_CONF_OF = rx(rf"(?:hội nghị|kỳ họp|phiên họp)\s+(?:(?:lần thứ \w+|thường kỳ|mở rộng)\s+)*(?:của\s+)?(?={_ORG}|ban )")
+
+
+@dataclass
+class Span:
+    start: int
+    end: int
+
+
+def _body_at(norm: str, pos: int, limit: int) -> Span | None:
+    m = _BODY.match(norm, pos, limit)
+    if not m:
+        return None
+    s, e = m.start(), m.end()
+    while e > s and norm[e - 1] in " ,":
+        e -= 1
+    return Span(s, e)
+
+
+def host_body(layout: Layout, norm: str) -> Span | None:
+    title = layout.title
+    if title:
+        i = title.start
+        while i < title.end and not norm[i].isalnum():
+            i += 1
+        b = _body_at(norm, i, title.end)
+        if b:
+            return b
+    lead = layout.lead
+    if lead:
+        for m in _BODY.finditer(norm, lead.start, lead.end):
+            if _BODY_START_VERB.match(norm, m.end(), lead.end):
+                return Span(m.start(), m.end())
+    for ln in ([title] if title else []) + ([lead] if lead else []):
+        m = _CONF_OF.search(norm, ln.start, ln.end)
+        if m:
+            b = _body_at(norm, m.end(), ln.end)
+            if b:
+                return b
+    return None
+
+
+# ---------------------------------------------------------------- dates
+_DATE = rx(
+    r"(?<![\w/])(?:(?:sáng|chiều|tối|trưa)(?:\s+nay)?\s+(?:ngày\s+)?|ngày\s+|hôm\s+)"
+    r"(\d{1,2})\s*[/\-.]\s*(\d{1,2})(?:\s*[/\-.]\s*(\d{4}))?(?![\d/])"
+)
+_DATE_WORDS = rx(r"(?<![\w/])ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})(?:\s+năm\s+(\d{4}))?")
+_DEADLINE = rx(r"(?:trước|đến|từ|hết|sau|tới)\s+$")
+
+
+def _find_date(norm: str, s: int, e: int) -> tuple[int, int, int | None] | None:
+    found = []
+    for pat in (_DATE, _DATE_WORDS):
+        for m in pat.finditer(norm, s, e):
+            if _DEADLINE.search(norm[max(s, m.start() - 8) : m.start()]):
+                continue
+            d, mo = int(m.group(1)), int(m.group(2))
+            if 1 <= d <= 31 and 1 <= mo <= 12:
+                found.append((m.start(), d, mo, int(m.group(3)) if m.group(3) else None))
+                break
+    if not found:
+        return None
+    _, d, mo, y = min(found)
+    return d, mo, y
+
+
+def meeting_date(layout: Layout, norm: str, period: "Period | None", published: dt.date | None) -> dt.date | None:
+    lines = [ln for ln in layout.lines if ln.kind == "lead"][:1] + [ln for ln in layout.lines if ln.kind == "body"][:1]
+    found = None
+    for ln in lines:
+        # the date stands in the first sentences of the report
+        for s, e in ln.sentences[:2]:
+            found = _find_date(norm, s, e)
+            if found:
+                break
+        if found:
+            break
+    if not found:
+        return None
+    d, mo, y = found
+    if y is None:
+        y = _infer_year(mo, d, period, published)
+    if y is None:
+        return None
+    try:
+        return dt.date(y, mo, d)
+    except ValueError:
+        return None
+
+
+def _infer_year(month: int, day: int, period: "Period | None", published: dt.date | None) -> int | None:
+    candidates: list[int] = []
+    if period is not None and period.year:
+        y = period.year
+        # the report on a period ending in December is held in the new year ("quý IV/2023" on 5/1)
+        if period.ends_in_december and month <= 3:
+            y += 1
+        candidates.append(y)
+    if published is not None:
+        # no meeting is reported before it took place: 28/12 in a January article is last year's
+        y = published.year
+        if (month, day) > (published.month, published.day):
+            y -= 1
+        candidates.append(y)
+    if not candidates:
+        return None
+    if published is not None and len(candidates) == 2:
+        text_year = candidates[0]
+        try:
+            if dt.date(text_year, month, day) <= published:
+                return text_year
+        except ValueError:
+            pass
+        return candidates[1]
+    return candidates[0]
+
+
+# ---------------------------------------------------------------- period
+_PERIOD = rx(
+    r"(?P<half>(?:\d{1,2}|sáu|chín)\s+tháng(?:\s+(?:đầu|cuối))?\s+năm(?:\s+(?P<hy>\d{4}))?)"
+    r"|(?P<quarter>quý\s+(?P<q>IV|I{1,3}|[1-4])(?:\s*(?:/|năm)\s*(?P<qy>\d{4}))?)"
+    r"|(?P<month>tháng\s+(?P<m>\d{1,2})(?:\s*(?:/|năm)\s*(?P<my>\d{4}))?(?!\s*(?:tháng|/\d)))"
+    r"|(?P<year>năm\s+(?P<yy>\d{4})(?!\s*[-–]))"
+)
+_FORWARD_BEFORE = rx(r"(?:phương hướng|triển khai|kế hoạch|tới|tiếp theo)[^.;]{0,25}$")
+_YEAR_CONTEXT = rx(r"(?:tổng kết|kết quả|tình hình|đánh giá|thực hiện nhiệm vụ|công tác)[^.;]{0,40}$")
+
+
+@dataclass
+class Period:
+    text: str  # as the article words it (original spelling), year attached when borrowed
+    start: int
+    end: int
+    year: int | None
+    ends_in_december: bool
+    kind: str
+
+
+def _ends_december(kind: str, m: re.Match[str]) -> bool:
+    g = m.group(0).lower()
+    if kind == "half":
+        return "cuối" in g or g.startswith("12")
+    if kind == "quarter":
+        return m.group("q").upper() in ("IV", "4")
+    if kind == "month":
+        return int(m.group("m")) == 12
+    return kind == "year"
+
+
+def reporting_period(layout: Layout, norm: str, original_of) -> Period | None:  # type: ignore[no-untyped-def]
+    lines = [ln for ln in layout.lines if ln.kind in ("lead", "body")]
+    if layout.title:
+        lines.append(layout.title)
+    best_year: Period | None = None
+    for ln in lines:
+        for s, e in ln.sentences:
+            ms = list(_PERIOD.finditer(norm, s, e))
+            for i, m in enumerate(ms):
+                kind = m.lastgroup if m.lastgroup in ("half", "quarter", "month", "year") else None
+                kind = next(k for k in ("half", "quarter", "month", "year") if m.group(k))
+                if kind == "month" and re.search(r"ngày\s+\d{1,2}\s+$", norm[max(s, m.start() - 10) : m.start()], re.I):
+                    continue
+                before = norm[s : m.start()]
+                g = m.group(0)
+                if "cuối" in g.lower() or _FORWARD_BEFORE.search(before):
+                    continue
+                year_s = m.group({"half": "hy", "quarter": "qy", "month": "my", "year": "yy"}[kind])
+                text = original_of(m.start(), m.end())
+                if year_s is None:
+                    # "quý I, ... nhiệm vụ quý II/2023": the year is written once, on the later period
+                    later = next((n for n in ms[i + 1 :] if re.search(r"\d{4}", n.group(0))), None)
+                    if later is None:
+                        continue
+                    year_s = re.search(r"\d{4}", later.group(0)).group(0)  # type: ignore[union-attr]
+                    lg = later.group(0)
+                    if g.lower().rstrip().endswith("năm"):
+                        text = f"{text} {year_s}"
+                    elif re.search(r"/\s*\d{4}$", lg):
+                        text = f"{text}/{year_s}"
+                    else:
+                        text = f"{text} năm {year_s}"
+                p = Period(text, m.start(), m.end(), int(year_s), _ends_december(kind, m), kind)
+                if kind != "year":
+                    return p
+                if best_year is None and ln.kind in ("lead", "title") and _YEAR_CONTEXT.search(before):
+                    best_year = p
+    return best_year
+
+
+# ---------------------------------------------------------------- people
+SURNAMES = set(
+    key(x)
+    for x in (
+        "Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Mai Hà Đinh Lương Trương "
+        "Lâm Phùng Đào Tạ Chu Ma Hứa Nông Triệu Quan Lục Sầm Vi Lò Cao Thái Đoàn Kiều Tô Trịnh Văn Lưu Khổng "
+        "Mạc Hầu Giàng Thào Sùng Vàng Lầu Tống Âu Châu Từ Diệp Thân Kim Lục Hoàng Doãn Khúc Ninh Quách Bế Hoàng"
+    ).split()
+)
+_TITLE_HEAD = (
+    r"(?:phó\s+)?(?:bí thư|chủ tịch|trưởng ban|phó ban|trưởng phòng|trưởng đoàn|trưởng|giám đốc|chánh văn phòng|chánh|"
+    r"uỷ viên|huyện uỷ viên|tỉnh uỷ viên|thành uỷ viên|đảng uỷ viên|chỉ huy trưởng|thường trực|tổng biên tập|"
+    r"bộ trưởng|thứ trưởng|chủ nhiệm|phó chủ nhiệm)"
+)
+_TITLE_HEAD_RE = rx(rf"^\s*{_TITLE_HEAD}\b")
+_FORM_A = re.compile(fold(rf"(?i:đồng chí|đ/c|ông|bà)\s+(?P<name>{NAME})\s*(?:,|–|-|\()\s*(?=(?i:{_TITLE_HEAD})\b)"))
+_FORM_B = re.compile(fold(rf"(?:(?i:đồng chí|đ/c|ông|bà)\s+)?(?P<title>(?i:{_TITLE_HEAD})\b(?:\s+[^\s,;.:()–]+){{0,10}}?)\s+(?P<name>{NAME})"))
+_TITLE_STOP = rx(
+    r"\s+(?:chủ trì|đã|đến dự|cùng dự|dự|và các|và đại diện|kết luận|cho biết|nhấn mạnh|đề nghị|yêu cầu|đánh giá|"
+    r"ghi nhận|tham dự|làm trưởng đoàn|phát biểu|làm việc|khẳng định|biểu dương|chỉ rõ|chỉ ra|lưu ý|trao|tặng)\b"
+)
+_NOT_TITLE = rx(r"\b(?:với|về|tại|cùng|cho)\b")
+_MEMBERSHIP = rx(r"\s*(?:uỷ viên|huyện uỷ viên|tỉnh uỷ viên|thành uỷ viên|đảng uỷ viên)\b")
+
+
+@dataclass
+class PersonSpan:
+    name: tuple[int, int]
+    title: tuple[int, int] | None
+    start: int
+
+
+def _split_name(words: list[re.Match[str]], places: set[str]) -> int:
+    """Index of the first word of the person's name in a run of capitalised words
+    ("Vĩnh Linh Trần Nhật Quang": the district's name, then the person's)."""
+    n = len(words)
+    keys = [key(w.group(0)) for w in words]
+    for i in range(n - 1, 0, -1):  # longest known place as a prefix
+        if " ".join(keys[:i]) in places and n - i >= 2:
+            return i
+    for i in range(0, n - 1):
+        if keys[i] in SURNAMES and 2 <= n - i <= 4:
+            return i
+    return max(0, n - 3)
+
+
+def _titles_after(norm: str, pos: int, limit: int) -> tuple[int, int] | None:
+    """'Phó Bí thư Huyện uỷ, Chủ tịch HĐND huyện' after a name: comma-separated titles."""
+    seg_end = limit
+    for ch in ";.()":
+        j = norm.find(ch, pos, limit)
+        if j >= 0:
+            seg_end = min(seg_end, j)
+    stop = _TITLE_STOP.search(norm, pos, seg_end)
+    if stop:
+        seg_end = stop.start()
+    parts_end = pos
+    i = pos
+    while i < seg_end:
+        j = norm.find(",", i, seg_end)
+        part_end = j if j >= 0 else seg_end
+        if not _TITLE_HEAD_RE.match(norm[i:part_end]) and not re.match(r"\s*(?:[A-ZĐ]{2,}|Ban|Đảng)", norm[i:part_end]):
+            break
+        if not _TITLE_HEAD_RE.match(norm[i:part_end]) and i != pos:
+            break
+        parts_end = part_end
+        i = part_end + 1
+    if parts_end <= pos:
+        return None
+    s = pos
+    while s < parts_end and norm[s] in " ,–-":
+        s += 1
+    e = parts_end
+    while e > s and norm[e - 1] in " ,":
+        e -= 1
+    return (s, e) if e > s else None
+
+
+def persons(norm: str, s: int, e: int, places: set[str]) -> list[PersonSpan]:
+    out: list[PersonSpan] = []
+    taken: list[tuple[int, int]] = []
+    for m in _FORM_A.finditer(norm, s, e):
+        t = _titles_after(norm, m.end(), e)
+        out.append(PersonSpan(m.span("name"), t, m.start()))
+        taken.append((m.start(), t[1] if t else m.end()))
+    for m in _FORM_B.finditer(norm, s, e):
+        if any(a <= m.start("name") < b for a, b in taken):
+            continue
+        # the whole run of capitalised words ending at the name, split into place + person
+        run_start = m.start("name")
+        run = list(re.finditer(CAPW, norm[m.start("title") : m.end("name")]))
+        words = []
+        for w in reversed(run):
+            ws = m.start("title") + w.start()
+            if words and norm[ws + len(w.group(0)) : words[0][0]].strip():
+                break
+            words.insert(0, (ws, w))
+        # extend the run to the right (the regex stops at 6 words)
+        k = _split_name([w for _, w in words], places)
+        name_start = words[k][0] if words else run_start
+        name_end = m.end("name")
+        if not (2 <= len(norm[name_start:name_end].split()) <= 4):
+            continue
+        if key(norm[name_start:name_end].split()[0]) not in SURNAMES:
+            continue
+        if _TITLE_STOP.search(norm, m.start("title"), name_start) or _NOT_TITLE.search(norm, m.start("title"), name_start):
+            continue
+        title_end = name_start
+        while title_end > m.start("title") and norm[title_end - 1] == " ":
+            title_end -= 1
+        out.append(PersonSpan((name_start, name_end), (m.start("title"), title_end), m.start()))
+    out.sort(key=lambda p: p.start)
+    return out
+
+
+_CHAIR = rx(r"\b(?:chủ trì|điều hành|chủ toạ)\b")
+_CONCLUDE = rx(r"\b(?:kết luận|phát biểu chỉ đạo|chỉ đạo hội nghị)\b")
+
+
+def clean_title(norm: str, span: tuple[int, int] | None) -> tuple[int, int] | None:
+    """Drop leading memberships ("Uỷ viên BCH Đảng bộ tỉnh, Bí thư Huyện uỷ" -> "Bí thư Huyện uỷ")."""
+    if span is None:
+        return None
+    s, e = span
+    while _MEMBERSHIP.match(norm, s, e):
+        j = norm.find(",", s, e)
+        if j < 0:
+            break
+        s = j + 1
+        while s < e and norm[s] == " ":
+            s += 1
+    return s, e
+
+
+def chair_and_officials(layout: Layout, norm: str, places: set[str]) -> tuple[PersonSpan | None, list[PersonSpan]]:
+    ordered = [ln for ln in layout.lines if ln.kind in ("lead", "caption", "body")]
+    everyone: list[PersonSpan] = []
+    chair: PersonSpan | None = None
+    for ln in ordered:
+        for s, e in ln.sentences:
+            found = persons(norm, s, e, places)
+            everyone.extend(found)
+            if chair is None:
+                m = _CHAIR.search(norm, s, e)
+                if m:
+                    before = [p for p in found if p.name[1] <= m.start()]
+                    if before:
+                        chair = before[-1]
+    if chair is None:
+        for ln in ordered:
+            for s, e in ln.sentences:
+                if _CONCLUDE.search(norm, s, e):
+                    found = persons(norm, s, e, places)
+                    if found:
+                        chair = found[0]
+                        break
+            if chair:
+                break
+    if chair is None and layout.lead:
+        s, e = layout.lead.sentences[0]
+        found = persons(norm, s, e, places)
+        if found:
+            chair = found[0]
+    seen = {key(norm[chair.name[0] : chair.name[1]])} if chair else set()
+    officials = []
+    for p in everyone:
+        k = key(norm[p.name[0] : p.name[1]])
+        if k in seen:
+            continue
+        seen.add(k)
+        officials.append(p)
+    return chair, officials
+
+
+# ---------------------------------------------------------------- places in text
+_COMMUNE = re.compile(fold(rf"(?<![\w])(?i:xã|thị trấn|phường)\s+(?P<n>{PLACE})"))
+_COMMUNE_MORE = re.compile(fold(rf"\s*(?:,|(?i:và))\s*(?:(?i:xã|thị trấn|phường)\s+)?(?P<n>{PLACE})"))
+_DISTRICT = re.compile(fold(rf"(?<![\w])(?i:huyện|thị xã)\s+(?P<n>{PLACE})"))
+_PROVINCE = re.compile(fold(rf"(?<![\w])(?i:tỉnh)\s+(?P<n>{PLACE})"))
+
+
+def commune_mentions(layout: Layout, norm: str) -> list[tuple[int, int]]:
+    lines: list[Line] = []
+    if layout.title:
+        lines.append(layout.title)
+    if layout.lead:
+        lines.append(layout.lead)
+    out: list[tuple[int, int]] = []
+    for ln in lines:
+        pos = ln.start
+        while True:
+            m = _COMMUNE.search(norm, pos, ln.end)
+            if not m:
+                break
+            out.append(m.span("n"))
+            pos = m.end()
+            while True:
+                more = _COMMUNE_MORE.match(norm, pos, ln.end)
+                if not more:
+                    break
+                out.append(more.span("n"))
+                pos = more.end()
+    return out
+
+
+def place_mentions(pattern: re.Pattern[str], layout: Layout, norm: str) -> list[str]:
+    out = []
+    for ln in layout.lines:
+        if ln.kind in ("title", "lead", "body", "caption"):
+            out.extend(m.group("n") for m in pattern.finditer(norm, ln.start, ln.end))
+    return out
