@@ -194,7 +194,9 @@ def insert_articles_reporting(session: Session, articles: Sequence[NewArticle]) 
     for row in rows:
         unique.setdefault(row["url"], row)  # the same URL twice in one batch: keep the first
     created: set[str] = set()
-    batch = list(unique.values())
+    # Sorted: concurrent PostgreSQL transactions inserting overlapping URLs then take the
+    # unique-index locks in the same order, so they wait for each other instead of deadlocking.
+    batch = sorted(unique.values(), key=lambda row: row["url"])
     for chunk in _chunks(batch):
         stmt = (
             dialect_insert(session, Article)
