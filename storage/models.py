@@ -101,8 +101,8 @@ class Article(Base):
 
     portal: Mapped[Portal] = relationship(lazy="raise")
     original: Mapped[Article | None] = relationship(remote_side=[id], lazy="raise")
-    # passive_deletes: the database's ON DELETE CASCADE removes the meeting; the ORM must not
-    # try to load it (lazy="raise") to null its foreign key.
+    # passive_deletes: the database's ON DELETE CASCADE removes the meeting. Without it the
+    # ORM sets meetings.article_id to NULL on session.delete(article), which fails (NOT NULL).
     meeting: Mapped[Meeting | None] = relationship(back_populates="article", lazy="raise", passive_deletes=True)
 
 
@@ -189,8 +189,8 @@ class Meeting(Base):
     period: Mapped[str | None] = mapped_column(String(200))
 
     article: Mapped[Article] = relationship(back_populates="meeting", lazy="raise")
-    # passive_deletes: deleting a meeting must not load its items (lazy="raise"); the
-    # database's ON DELETE CASCADE removes them.
+    # passive_deletes: the database's ON DELETE CASCADE removes the items; the ORM need
+    # not load them one by one first.
     items: Mapped[list[MeetingItem]] = relationship(
         back_populates="meeting",
         lazy="raise",
