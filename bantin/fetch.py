@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
+import contextvars
 import datetime as dt
 import email.utils
 import random
@@ -23,7 +25,7 @@ import re
 import time
 import unicodedata
 import urllib.robotparser
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -79,6 +81,26 @@ class RetriesExhausted(FetchError):
 
 class _AttemptTimeout(Exception):
     """Internal: the whole attempt ran past its deadline (covers transports without timeouts)."""
+
+
+# --- where fetch log records go -------------------------------------------------------------------
+
+_RECORDER: contextvars.ContextVar[Callable[["FetchRecord"], None] | None] = contextvars.ContextVar(
+    "bantin_fetch_recorder", default=None
+)
+
+
+@contextlib.contextmanager
+def recording(sink: Callable[["FetchRecord"], None]) -> Iterator[None]:
+    """Send the records of fetches made in this context (and tasks it starts) to `sink`.
+
+    One fetcher serves many portals at once; each portal's crawl collects its own log.
+    """
+    token = _RECORDER.set(sink)
+    try:
+        yield
+    finally:
+        _RECORDER.reset(token)
 
 
 # --- records and results ----------------------------------------------------------------------
@@ -297,10 +319,11 @@ class Fetcher:
     def _record(
         self, url: str, purpose: str, status: int | None, size: int, started: float | None, error: str | None
     ) -> None:
-        if self._on_record is None:
+        sink = _RECORDER.get() or self._on_record
+        if sink is None:
             return
         duration = 0 if started is None else int((self._clock() - started) * 1000)
-        self._on_record(
+        sink(
             FetchRecord(
                 url=url,
                 host=host_of(url),
@@ -375,11 +398,11 @@ class Fetcher:
     async def _check_robots(self, url: str, purpose: str) -> None:
         state = await self._robots_for(url)
         if state.robots_error is not None:
-            self._record(url, purpose, None, 0, None, state.robots_error)
+            self._record(url, purpose, None, 0, None, f"refused: {state.robots_error}")
             raise RobotsDisallowed(url, state.robots_error)
         assert state.robots is not None
         if not state.robots.can_fetch(self.user_agent, url):
-            self._record(url, purpose, None, 0, None, "disallowed by robots.txt")
+            self._record(url, purpose, None, 0, None, "refused: disallowed by robots.txt")
             raise RobotsDisallowed(url, "disallowed by robots.txt")
 
     # -- one request, then retries, then redirects
@@ -468,14 +491,14 @@ class Fetcher:
                 raise HttpStatusError(current, resp.status)
             target = canonicalize_url(urljoin(current, location))
             if host_of(target) not in allowed_hosts or urlsplit(target).scheme not in ("http", "https"):
-                self._record(target, purpose, None, 0, None, f"offsite redirect from {current}")
+                self._record(target, purpose, None, 0, None, f"refused: offsite redirect from {current}")
                 raise OffsiteRedirect(url, f"redirect to {target} leaves the allowed hosts")
             if target in seen:
-                self._record(target, purpose, None, 0, None, "redirect loop")
+                self._record(target, purpose, None, 0, None, "refused: redirect loop")
                 raise TooManyRedirects(url, f"redirect loop at {target}")
             seen.add(target)
             current = target
-        self._record(current, purpose, None, 0, None, "too many redirects")
+        self._record(current, purpose, None, 0, None, "refused: too many redirects")
         raise TooManyRedirects(url, f"more than {MAX_REDIRECTS} redirects")
 
     async def fetch(
@@ -491,7 +514,7 @@ class Fetcher:
         url = canonicalize_url(url)
         allowed = frozenset(allowed_hosts)
         if host_of(url) not in allowed:
-            self._record(url, purpose, None, 0, None, "host not allowed")
+            self._record(url, purpose, None, 0, None, "refused: host not allowed")
             raise OffsiteRedirect(url, "host not in the portal's allowed hosts")
         headers: dict[str, str] = {}
         if etag:

@@ -16,11 +16,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bantin.families import FAMILIES
 from bantin.urls import canonicalize_url, host_of
@@ -44,6 +44,18 @@ def _http_url(value: str) -> str:
     return canonicalize_url(value)
 
 
+def _host_name(value: str) -> str:
+    host = value.strip().lower().rstrip(".")
+    if not host or "/" in host or " " in host or ":" in host:
+        raise ValueError(f"not a host name: {value!r} (give the host only, no scheme or path)")
+    return host
+
+
+# Validated per item, so an error names the item: listing_urls[2].
+HttpUrlStr = Annotated[str, AfterValidator(_http_url)]
+HostName = Annotated[str, AfterValidator(_host_name)]
+
+
 class Source(BaseModel):
     """One portal of deploy/sources.yaml."""
 
@@ -55,8 +67,8 @@ class Source(BaseModel):
     province: str = Field(min_length=1)
     family: str = Field(min_length=1)
     base_url: str
-    listing_urls: list[str] = Field(min_length=1)
-    allowed_hosts: list[str] = Field(default_factory=list)
+    listing_urls: list[HttpUrlStr] = Field(min_length=1)
+    allowed_hosts: list[HostName] = Field(default_factory=list)
     verify_tls: bool = True
     politeness: Politeness = Politeness()
     max_listing_pages: int | None = Field(None, ge=1)
@@ -74,31 +86,6 @@ class Source(BaseModel):
     def _base_url(cls, value: str) -> str:
         return _http_url(value)
 
-    @field_validator("listing_urls")
-    @classmethod
-    def _listing_urls(cls, values: list[str]) -> list[str]:
-        return [_http_url(v) for v in values]
-
-    @field_validator("allowed_hosts")
-    @classmethod
-    def _hosts(cls, values: list[str]) -> list[str]:
-        out = []
-        for value in values:
-            host = value.strip().lower().rstrip(".")
-            if not host or "/" in host or " " in host:
-                raise ValueError(f"not a host name: {value!r} (give the host only, no scheme or path)")
-            out.append(host)
-        return out
-
-    @model_validator(mode="after")
-    def _listing_on_allowed_host(self) -> "Source":
-        for url in self.listing_urls:
-            if host_of(url) not in self.hosts:
-                raise ValueError(
-                    f"listing URL {url} is on host {host_of(url)!r}, which is neither base_url's host "
-                    "nor in allowed_hosts"
-                )
-        return self
 
     @property
     def host(self) -> str:
@@ -235,6 +222,15 @@ def parse_sources(text: str, path: Path) -> list[Source]:
                 )
             )
         first.setdefault(source.id, index)
+        for j, url in enumerate(source.listing_urls):
+            if host_of(url) not in source.hosts:
+                issues.append(
+                    SourceIssue(
+                        _node_line(root, ("sources", index, "listing_urls", j)),
+                        f"sources[{index}] (id={source.id}).listing_urls[{j}]",
+                        f"{url} is on host {host_of(url)!r}, neither base_url's host nor in allowed_hosts",
+                    )
+                )
     if issues:
         raise SourcesError(path, issues)
     return registry.sources

@@ -1,0 +1,413 @@
+"""The crawl pipeline, one portal at a time, without Prefect.
+
+    robots.txt -> listing pages (conditional GET, newest first, stop at the first page
+    with no new URL) -> new article URLs (known ones skipped) -> fetch -> parse -> dedup
+    -> store in batches (article, compressed snapshot) -> fetch log
+
+`crawl_portal` does one portal with a shared Fetcher and ArticleStore; `crawl_sources`
+runs many portals in one event loop (the CLI and the benchmark); flows/crawl.py runs
+`crawl_portal` in one Prefect task per portal.
+
+Listing validators (ETag / Last-Modified) are saved only once every new article a page
+listed is stored (or failed for good): a portal that times out half-way gets the full
+listing again next run instead of a 304 hiding the articles it missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+
+from bantin.dedup import DedupIndex, Fingerprint, Known, add_rows, fingerprint
+from bantin.fetch import FetchError, Fetcher, FetchRecord, FetchResult, RetriesExhausted, RobotsDisallowed, recording
+from bantin.parse import ParsedArticle, parse_article, parse_listing
+from bantin.settings import Settings
+from bantin.sources import Source
+from bantin.urls import is_allowed
+
+STORE_BATCH = 25
+
+
+@dataclass
+class PortalReport:
+    """What one portal's crawl did: the crawl report's row and the flow artifact's."""
+
+    portal_id: str
+    listing_requests: int = 0
+    not_modified: int = 0
+    article_requests: int = 0
+    new_articles: int = 0
+    duplicates: int = 0
+    skipped: int = 0  # robots.txt disallowed article URLs
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    generic: bool = False
+    duration_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def unreachable(self) -> bool:
+        """Nothing at all could be listed (robots/listing failures): worth a task retry."""
+        return bool(self.errors) and self.listing_requests == self.not_modified == 0 and self.new_articles == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "portal": self.portal_id,
+            "listing_requests": self.listing_requests,
+            "not_modified": self.not_modified,
+            "article_requests": self.article_requests,
+            "new_articles": self.new_articles,
+            "duplicates": self.duplicates,
+            "skipped": self.skipped,
+            "errors": list(self.errors),
+            "warnings": list(self.warnings),
+            "generic": self.generic,
+            "duration_s": round(self.duration_s, 2),
+        }
+
+
+class ArticleStore:
+    """Database access of the crawl, serialised by one lock per database per process.
+
+    The store step (dedup decision, insert, link) must see every earlier article,
+    including those a parallel portal stored a moment ago: one lock makes it so, and
+    keeps SQLite writers from queueing on its file lock. Blocking work runs in a thread
+    so the event loop keeps fetching.
+    """
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+        self.lock = threading.Lock()
+        self.index = DedupIndex()
+
+    async def run(self, fn: Callable[[Session], Any]) -> Any:
+        def work() -> Any:
+            with self.lock, self.factory.begin() as session:
+                return fn(session)
+
+        return await asyncio.to_thread(work)
+
+    # -- small queries
+
+    async def known_urls(self, urls: Sequence[str]) -> set[str]:
+        from storage.articles import known_urls
+
+        return await self.run(lambda s: known_urls(s, urls)) if urls else set()
+
+    async def validators(self, url: str) -> tuple[str | None, str | None]:
+        from storage.crawl import get_validators
+
+        found = await self.run(lambda s: get_validators(s, [url]))
+        return found.get(url, (None, None))
+
+    async def save_validators(self, items: list[tuple[str, str | None, str | None]]) -> None:
+        from storage.crawl import save_validators
+
+        if items:
+            await self.run(lambda s: save_validators(s, items))
+
+    async def log(self, run_id: int | None, portal_id: str, records: list[FetchRecord]) -> None:
+        from storage.crawl import log_fetches
+
+        if records:
+            batch = list(records)
+            records.clear()
+            await self.run(lambda s: log_fetches(s, run_id, portal_id, batch))
+
+    # -- the store step
+
+    def _store(self, session: Session, portal_id: str, items: list[tuple[FetchResult, ParsedArticle, Fingerprint]]) -> tuple[int, int]:
+        from storage.articles import NewArticle, insert_articles_reporting, mark_duplicate, save_snapshot
+        from storage.crawl import dedup_rows
+
+        add_rows(self.index, dedup_rows(session, self.index.high_water))
+        created = duplicates = 0
+        for result, parsed, fp in items:
+            decision = self.index.decide(fp, parsed.published_at, self.index.high_water + 1)
+            (inserted,) = insert_articles_reporting(
+                session,
+                [
+                    NewArticle(
+                        portal_id=portal_id,
+                        url=result.url,
+                        title=parsed.title,
+                        text=parsed.text,
+                        published_at=parsed.published_at,
+                        byline=(parsed.byline or None) and parsed.byline[:300],
+                        captions=parsed.captions,
+                        content_hash=fp.content_hash,
+                        minhash=fp.minhash_bytes,
+                        duplicate_of=decision.duplicate_of,
+                    )
+                ],
+            )
+            save_snapshot(
+                session,
+                result.url,
+                result.content,
+                status=result.status,
+                content_type=result.content_type,
+                encoding=result.encoding,
+                article_id=inserted.id,
+            )
+            if not inserted.created:
+                continue  # another process stored this URL meanwhile
+            created += 1
+            self.index.add(
+                Known(inserted.id, parsed.published_at, decision.duplicate_of, fp.content_hash),
+                fp.minhash if fp.near_comparable else None,
+            )
+            if decision.duplicate_of is not None:
+                duplicates += 1
+            elif decision.adopt is not None:
+                # The new article is the earlier one: the stored copy (and its copies) point to it.
+                mark_duplicate(session, decision.adopt, inserted.id)
+                self.index.relink(decision.adopt, inserted.id)
+                duplicates += 1
+        return created, duplicates
+
+    async def store(self, portal_id: str, items: list[tuple[FetchResult, ParsedArticle, Fingerprint]]) -> tuple[int, int]:
+        try:
+            return await self.run(lambda s: self._store(s, portal_id, items))
+        except BaseException:
+            self.index = DedupIndex()  # it may hold rows of the rolled-back transaction: reload
+            raise
+
+
+_STORES: dict[str, ArticleStore] = {}
+_STORES_LOCK = threading.Lock()
+
+
+def get_store(settings: Settings) -> ArticleStore:
+    """One ArticleStore per database URL per process (shared by parallel Prefect tasks)."""
+    from storage.session import session_factory
+
+    url = settings.resolved_database_url
+    with _STORES_LOCK:
+        store = _STORES.get(url)
+        if store is None:
+            store = ArticleStore(session_factory(settings))
+            _STORES[url] = store
+        return store
+
+
+def configure_fetcher(fetcher: Fetcher, sources: Sequence[Source]) -> None:
+    for source in sources:
+        for host in source.hosts:
+            fetcher.set_host_policy(
+                host,
+                requests_per_second=source.politeness.requests_per_second,
+                concurrency=source.politeness.concurrency,
+                verify_tls=source.verify_tls,
+            )
+
+
+async def _discover(
+    source: Source,
+    fetcher: Fetcher,
+    store: ArticleStore,
+    report: PortalReport,
+    max_pages: int,
+) -> tuple[list[str], list[tuple[str, str | None, str | None, list[str]]]]:
+    """New article URLs, newest first, and the listing pages' validators (with their new URLs)."""
+    new_urls: list[str] = []
+    seen: set[str] = set()
+    pages_done: list[tuple[str, str | None, str | None, list[str]]] = []
+    for listing in source.listing_urls:
+        page_url: str | None = listing
+        visited: set[str] = set()
+        while page_url and len(visited) < max_pages:
+            visited.add(page_url)
+            etag, last_modified = await store.validators(page_url)
+            try:
+                result = await fetcher.fetch(
+                    page_url, purpose="listing", allowed_hosts=source.hosts, etag=etag, last_modified=last_modified
+                )
+            except FetchError as exc:
+                report.errors.append(f"listing {exc.url}: {exc.message}")
+                break
+            report.listing_requests += 1
+            if result.not_modified:
+                report.not_modified += 1
+                break  # unchanged since the last complete crawl: nothing new below either
+            links, next_url = parse_listing(result.text, result.final_url, source.family)
+            if not links:
+                report.warnings.append(f"listing {page_url}: no article links found (layout changed?)")
+            links = [u for u in links if is_allowed(u, source.hosts) and u not in seen]
+            seen.update(links)
+            known = await store.known_urls(links)
+            fresh = [u for u in links if u not in known]
+            pages_done.append((page_url, result.etag, result.last_modified, fresh))
+            new_urls.extend(fresh)
+            if not fresh:
+                break
+            page_url = next_url if next_url not in visited else None
+    return new_urls, pages_done
+
+
+async def crawl_portal(
+    source: Source,
+    *,
+    fetcher: Fetcher,
+    store: ArticleStore,
+    run_id: int | None = None,
+    max_pages: int | None = None,
+    batch_size: int = STORE_BATCH,
+) -> PortalReport:
+    """Crawl one portal. Fetch failures are recorded in the report and the fetch log, not raised."""
+    started = time.monotonic()
+    report = PortalReport(source.id, generic=source.generic)
+    if source.generic:
+        report.warnings.append(f"unknown family {source.family!r}: pages parsed by the generic fallback")
+    records: list[FetchRecord] = []
+    pages = max_pages or source.max_listing_pages or fetcher.settings.max_listing_pages
+    with recording(records.append):
+        try:
+            new_urls, pages_done = await _discover(source, fetcher, store, report, pages)
+            failed_transient: set[str] = set()
+            batch: list[tuple[FetchResult, ParsedArticle, Fingerprint]] = []
+
+            async def fetch_one(url: str) -> tuple[str, FetchResult | None, FetchError | None]:
+                try:
+                    return url, await fetcher.fetch(url, purpose="article", allowed_hosts=source.hosts), None
+                except FetchError as exc:
+                    return url, None, exc
+
+            async def flush() -> None:
+                if batch:
+                    items = list(batch)
+                    batch.clear()
+                    created, dups = await store.store(source.id, items)
+                    report.new_articles += created
+                    report.duplicates += dups
+                    await store.log(run_id, source.id, records)
+
+            tasks = [asyncio.ensure_future(fetch_one(u)) for u in new_urls]
+            try:
+                for next_done in asyncio.as_completed(tasks):
+                    url, result, error = await next_done
+                    if error is not None:
+                        if isinstance(error, RobotsDisallowed):
+                            report.skipped += 1
+                            continue
+                        report.errors.append(f"article {url}: {error.message}")
+                        if isinstance(error, RetriesExhausted):
+                            failed_transient.add(url)
+                        continue
+                    assert result is not None
+                    report.article_requests += 1
+                    parsed = parse_article(result.text, url, source.family)
+                    if not parsed.paragraphs:
+                        report.errors.append(f"article {url}: no body text found")
+                        continue
+                    if parsed.generic and not source.generic:
+                        report.warnings.append(f"article {url}: {source.family} selectors failed, generic fallback used")
+                    batch.append((result, parsed, fingerprint(parsed.text)))
+                    if len(batch) >= batch_size:
+                        await flush()
+                await flush()
+            finally:
+                for task in tasks:
+                    task.cancel()
+            # Validators only for listing pages whose new articles are all in (or failed for good).
+            complete = [(u, e, lm) for u, e, lm, fresh in pages_done if not failed_transient.intersection(fresh)]
+            await store.save_validators([(u, e, lm) for u, e, lm in complete if e or lm])
+        finally:
+            report.duration_s = time.monotonic() - started
+            await store.log(run_id, source.id, records)
+    return report
+
+
+def make_transport(settings: Settings, offline: bool) -> httpx.AsyncBaseTransport | None:
+    """None online; offline, the fixture portals (in-process, or BANTIN_FIXTURES_URL when set)."""
+    if not (offline or settings.offline):
+        return None
+    import os
+
+    from bantin.fixtures.routing import offline_transport
+
+    target = os.environ.get("BANTIN_FIXTURES_URL")
+    if target:
+        return offline_transport(target)
+    from bantin.fixtures.app import create_app
+
+    return offline_transport(create_app())
+
+
+def start_run(settings: Settings, sources: Sequence[Source], flow_run_id: str | None = None) -> int:
+    """Register the portals and open a crawl_runs row; returns its id."""
+    import socket
+
+    from storage.articles import upsert_portals
+    from storage.crawl import start_run as _start_run
+    from storage.session import session_factory
+
+    with session_factory(settings).begin() as session:
+        upsert_portals(session, sources)
+        return _start_run(session, flow_run_id=flow_run_id, worker=socket.gethostname())
+
+
+def finish_run(settings: Settings, run_id: int, reports: Sequence[PortalReport]) -> None:
+    from storage.crawl import finish_run as _finish_run
+    from storage.session import session_factory
+
+    stats = {
+        "portals": [r.as_dict() for r in reports],
+        "new_articles": sum(r.new_articles for r in reports),
+        "duplicates": sum(r.duplicates for r in reports),
+        "errors": sum(len(r.errors) for r in reports),
+    }
+    with session_factory(settings).begin() as session:
+        _finish_run(session, run_id, stats)
+
+
+async def crawl_sources(
+    sources: Sequence[Source],
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    offline: bool = False,
+    max_pages: int | None = None,
+    parallel: int | None = None,
+    run_id: int | None = None,
+    on_portal_done: Callable[[PortalReport], None] | None = None,
+) -> tuple[int, list[PortalReport]]:
+    """Crawl many portals in one event loop, `parallel` at a time; returns (run id, reports)."""
+    if run_id is None:
+        run_id = start_run(settings, sources)
+    if transport is None:
+        transport = make_transport(settings, offline)
+    store = get_store(settings)
+    bound = asyncio.Semaphore(parallel or settings.fetch.max_portals_in_parallel)
+    async with Fetcher(settings.fetch, transport=transport) as fetcher:
+        configure_fetcher(fetcher, sources)
+
+        async def one(source: Source) -> PortalReport:
+            async with bound:
+                report = await crawl_portal(source, fetcher=fetcher, store=store, run_id=run_id, max_pages=max_pages)
+            if on_portal_done is not None:
+                on_portal_done(report)
+            return report
+
+        reports = await asyncio.gather(*(one(s) for s in sources))
+    finish_run(settings, run_id, reports)
+    return run_id, list(reports)
+
+
+def run_label(now: dt.datetime | None = None, tz: str = "Asia/Ho_Chi_Minh") -> str:
+    """'crawl 2026-11-23 06:00' in local time: the flow run name."""
+    from zoneinfo import ZoneInfo
+
+    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(ZoneInfo(tz))
+    return f"crawl {now:%Y-%m-%d %H:%M}"

@@ -1,0 +1,173 @@
+"""Crawl bookkeeping: crawl runs, the fetch log, HTTP validators, dedup rows.
+
+Functions take a Session and never commit (the caller owns the transaction), like
+storage.articles.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import Session
+
+from storage.articles import dialect_insert
+from storage.models import Article, CrawlRun, FetchLog, HttpCacheEntry, utcnow
+
+
+REFUSED_PREFIX = "refused:"
+
+
+class FetchRecordLike(Protocol):
+    url: str
+    host: str
+    purpose: str
+    status: int | None
+    bytes: int
+    duration_ms: int
+    error: str | None
+    requested_at: dt.datetime
+
+
+# --- crawl runs -------------------------------------------------------------------------------
+
+
+def start_run(session: Session, *, flow_run_id: str | None = None, worker: str | None = None) -> int:
+    run = CrawlRun(flow_run_id=flow_run_id, worker=worker, stats={})
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+def finish_run(session: Session, run_id: int, stats: dict[str, Any]) -> None:
+    session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(finished_at=utcnow(), stats=stats))
+
+
+def get_run(session: Session, run_id: int) -> CrawlRun | None:
+    return session.get(CrawlRun, run_id)
+
+
+# --- fetch log --------------------------------------------------------------------------------
+
+
+def log_fetches(session: Session, run_id: int | None, portal_id: str | None, records: Iterable[FetchRecordLike]) -> int:
+    rows = [
+        {
+            "run_id": run_id,
+            "portal_id": portal_id,
+            "url": r.url[:1000],
+            "host": r.host[:255],
+            "purpose": r.purpose[:20],
+            "requested_at": r.requested_at,
+            "status": r.status,
+            "bytes": r.bytes,
+            "duration_ms": r.duration_ms,
+            "error": r.error,
+        }
+        for r in records
+    ]
+    if rows:
+        session.execute(FetchLog.__table__.insert(), rows)
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class PortalFetchStats:
+    portal_id: str | None
+    requests: int  # real HTTP requests (refusals excluded)
+    listing_requests: int
+    not_modified: int
+    article_requests: int
+    robots_requests: int
+    refusals: int  # robots.txt disallow, offsite redirects: never sent
+    errors: int  # requests that failed (timeouts, resets, 4xx/5xx)
+
+
+def fetch_stats(session: Session, run_id: int) -> list[PortalFetchStats]:
+    """Per-portal request counts of one run, from the fetch log."""
+    # Refusals (robots.txt, offsite redirects) are logged with an error starting "refused:".
+    real = FetchLog.error.is_(None) | ~FetchLog.error.startswith(REFUSED_PREFIX)
+
+    def count(cond: Any) -> Any:
+        return func.sum(case((cond, 1), else_=0))
+
+    stmt = (
+        select(
+            FetchLog.portal_id,
+            count(real),
+            count(real & (FetchLog.purpose == "listing")),
+            count(FetchLog.status == 304),
+            count(real & (FetchLog.purpose == "article")),
+            count(real & (FetchLog.purpose == "robots")),
+            count(~real),
+            count(real & (FetchLog.error.is_not(None) | (FetchLog.status >= 400))),
+        )
+        .where(FetchLog.run_id == run_id)
+        .group_by(FetchLog.portal_id)
+        .order_by(FetchLog.portal_id)
+    )
+    return [PortalFetchStats(*(row[0],), *(int(v or 0) for v in row[1:])) for row in session.execute(stmt)]
+
+
+def fetch_log_rows(session: Session, run_id: int, portal_id: str | None = None) -> list[FetchLog]:
+    stmt = select(FetchLog).where(FetchLog.run_id == run_id)
+    if portal_id is not None:
+        stmt = stmt.where(FetchLog.portal_id == portal_id)
+    return list(session.execute(stmt.order_by(FetchLog.id)).scalars())
+
+
+# --- conditional GET validators ---------------------------------------------------------------
+
+
+def get_validators(session: Session, urls: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:
+    """url -> (etag, last_modified) of listing pages fetched before."""
+    if not urls:
+        return {}
+    stmt = select(HttpCacheEntry.url, HttpCacheEntry.etag, HttpCacheEntry.last_modified).where(
+        HttpCacheEntry.url.in_(list(urls))
+    )
+    return {url: (etag, lm) for url, etag, lm in session.execute(stmt)}
+
+
+def save_validators(session: Session, items: Iterable[tuple[str, str | None, str | None]]) -> int:
+    rows = {url: {"url": url, "etag": etag, "last_modified": lm, "checked_at": utcnow()} for url, etag, lm in items}
+    if not rows:
+        return 0
+    stmt = dialect_insert(session, HttpCacheEntry)
+    stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+        index_elements=[HttpCacheEntry.url],
+        set_={
+            "etag": stmt.excluded.etag,  # type: ignore[attr-defined]
+            "last_modified": stmt.excluded.last_modified,  # type: ignore[attr-defined]
+            "checked_at": stmt.excluded.checked_at,  # type: ignore[attr-defined]
+        },
+    )
+    session.execute(stmt, list(rows.values()))
+    return len(rows)
+
+
+def forget_validators(session: Session, urls: Sequence[str]) -> None:
+    """Drop validators so the next crawl fetches these listing pages in full."""
+    if urls:
+        session.execute(HttpCacheEntry.__table__.delete().where(HttpCacheEntry.url.in_(list(urls))))
+
+
+# --- dedup ------------------------------------------------------------------------------------
+
+
+def dedup_rows(
+    session: Session, after_id: int = 0
+) -> list[tuple[int, dt.datetime | None, int | None, str, bytes | None]]:
+    """(id, published_at, duplicate_of, content_hash, minhash) of articles with id > after_id.
+
+    All articles, duplicates included: a copy of a copy must still find its cluster.
+    """
+    stmt = (
+        select(Article.id, Article.published_at, Article.duplicate_of, Article.content_hash, Article.minhash)
+        .where(Article.id > after_id)
+        .order_by(Article.id)
+    )
+    return [tuple(row) for row in session.execute(stmt)]  # type: ignore[misc]
