@@ -330,19 +330,12 @@ async def crawl_portal(
 
 
 def make_transport(settings: Settings, offline: bool) -> httpx.AsyncBaseTransport | None:
-    """None online; offline, the fixture portals (in-process, or BANTIN_FIXTURES_URL when set)."""
+    """None online; offline, the fixture portals (BANTIN_FIXTURES_URL when set, else in-process)."""
     if not (offline or settings.offline):
         return None
-    import os
-
     from bantin.fixtures.routing import offline_transport
 
-    target = os.environ.get("BANTIN_FIXTURES_URL")
-    if target:
-        return offline_transport(target)
-    from bantin.fixtures.app import create_app
-
-    return offline_transport(create_app())
+    return offline_transport()
 
 
 def start_run(settings: Settings, sources: Sequence[Source], flow_run_id: str | None = None) -> int:
