@@ -1,0 +1,105 @@
+"""The weekly digest as a Prefect flow: select → archive → one SMTP task per subscriber.
+
+Run name "digest 2024-W27"; a markdown artifact lists the counts per district and the
+deliveries. The mail task retries; the delivery ledger (digest_deliveries) keeps each
+(week, recipient) to one message across retries and re-runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from bantin.digest.archive import ArchivedDigest
+from bantin.digest.delivery import DeliveryResult
+from bantin.digest.mail import Subscriber, load_subscribers
+from bantin.digest.model import DigestWeek
+from bantin.digest.pipeline import RangeRows, archive, check_parameters, deliver_one, digest_for, load_range
+from bantin.digest.selection import resolve_range
+from bantin.settings import Settings
+
+SMTP_RETRIES = 3
+SMTP_RETRY_DELAYS_S = [30, 120, 600]
+
+
+def _run_name() -> str:
+    params = flow_run.parameters
+    try:
+        digest_range = resolve_range(params.get("week"), params.get("start"), params.get("end"))
+    except ValueError:
+        return "digest (bad parameters)"
+    return f"digest {digest_range.label}"
+
+
+@task(name="load digest rows", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def load_rows(settings: Settings, week: str | None, start: dt.date | None, end: dt.date | None) -> RangeRows:
+    return load_range(settings, resolve_range(week, start, end, timezone=settings.timezone))
+
+
+@task(name="archive digest", cache_policy=NO_CACHE)
+def archive_digest(rows: RangeRows, settings: Settings, districts: list[str]) -> tuple[DigestWeek, ArchivedDigest]:
+    digest = digest_for(rows, settings, districts)
+    return digest, archive(digest, settings)
+
+
+@task(name="mail digest", retries=SMTP_RETRIES, retry_delay_seconds=SMTP_RETRY_DELAYS_S, cache_policy=NO_CACHE)
+def mail_digest(rows: RangeRows, settings: Settings, subscriber: Subscriber, dry_run: bool) -> DeliveryResult:
+    # A failure is recorded in the ledger before it is raised; the retry claims the row again.
+    return deliver_one(rows, settings, subscriber, dry_run=dry_run)
+
+
+def _artifact(digest: DigestWeek, archived: ArchivedDigest, deliveries: list[DeliveryResult]) -> str:
+    lines = [f"# Digest {digest.label} ({digest.start} – {digest.end})", "", f"HTML: `{archived.html_path}`", ""]
+    lines += ["| district | meetings | shortfalls | directives |", "|---|---:|---:|---:|"]
+    lines += [f"| {d.name} | {len(d.meetings)} | {d.shortfall_count} | {d.directive_count} |" for d in digest.districts]
+    if not digest.districts:
+        lines.append("| (no meetings) | 0 | 0 | 0 |")
+    if deliveries:
+        lines += ["", "| recipient | status | detail |", "|---|---|---|"]
+        lines += [f"| {r.recipient} | {r.status} | {r.error or r.path or r.message_id or ''} |" for r in deliveries]
+    return "\n".join(lines)
+
+
+@flow(name="weekly-digest", flow_run_name=_run_name, log_prints=True)
+def weekly_digest(
+    week: str | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    districts: list[str] | None = None,
+    send: bool = False,
+    dry_run: bool = False,
+) -> dict[str, object]:
+    """Build and archive the digest (default: the last complete ISO week in
+    Asia/Ho_Chi_Minh); with `send`, mail each subscriber their districts, once."""
+    logger = get_run_logger()
+    settings = Settings.from_env()
+    check_parameters(districts or (), send, dry_run)
+    rows = load_rows(settings, week, start, end)
+    digest, archived = archive_digest(rows, settings, districts or [])
+    logger.info("%s: %d meetings, written to %s", digest.label, digest.meeting_count, archived.html_path)
+    results: list[DeliveryResult] = []
+    if send or dry_run:
+        subscribers = load_subscribers(settings.subscribers_file)
+        futures = [mail_digest.submit(rows, settings, s, dry_run) for s in subscribers]
+        for subscriber, future in zip(subscribers, futures, strict=True):
+            state = future.wait() or future.state
+            if state.is_completed():
+                results.append(future.result())
+            else:  # retries exhausted: recorded as failed in the ledger, retried next run
+                results.append(DeliveryResult(subscriber.email, "failed", error=str(state.message)))
+    for r in results:
+        logger.info("mail %s", r.describe())
+    create_markdown_artifact(
+        key="weekly-digest", markdown=_artifact(digest, archived, results), description=f"digest {digest.label}"
+    )
+    return {
+        "label": digest.label,
+        "meetings": digest.meeting_count,
+        "html": str(archived.html_path),
+        "text": str(archived.text_path),
+        "deliveries": [r.describe() for r in results],
+    }
