@@ -1,0 +1,120 @@
+"""Small synchronous reads of a Prefect server's REST API (for tests, docs and checks).
+
+Plain httpx against the documented /api routes, so a caller needs neither a Prefect
+profile nor an event loop, and the answer is exactly what the UI shows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from bantin.ops.prefect_procs import PrefectProcessError, prefect_cli
+
+FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+_UUID = re.compile(r"UUID: ([0-9a-f-]{36})")
+
+
+class FlowRunFailed(PrefectProcessError):
+    """A flow run ended in a state other than Completed (or did not end in time)."""
+
+
+@dataclass
+class PrefectApi:
+    api_url: str
+    timeout_s: float = 30.0
+
+    def _request(self, method: str, path: str, json: Any = None) -> Any:
+        response = httpx.request(method, f"{self.api_url}{path}", json=json, timeout=self.timeout_s)
+        if response.status_code >= 400:
+            raise PrefectProcessError(f"{method} {path} -> {response.status_code}: {response.text[:1000]}")
+        return response.json() if response.content else None
+
+    def deployment(self, flow_name: str, deployment_name: str) -> dict[str, Any]:
+        return self._request("GET", f"/deployments/name/{flow_name}/{deployment_name}")
+
+    def flow_run(self, flow_run_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/flow_runs/{flow_run_id}")
+
+    def flow_runs(self, body: dict[str, Any] | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        return self._request("POST", "/flow_runs/filter", json={"limit": limit, **(body or {})})
+
+    def scheduled_runs(self, deployment_id: str, limit: int = 10) -> list[dict[str, Any]]:
+        """Upcoming scheduled runs of a deployment, soonest first.
+
+        Asks the server to schedule them first (what its scheduler service does every
+        loop; idempotent), so the answer doesn't depend on the loop having run yet.
+        """
+        self._request("POST", f"/deployments/{deployment_id}/schedule", json={"min_runs": limit})
+        runs = self.flow_runs(
+            {
+                "deployments": {"id": {"any_": [deployment_id]}},
+                "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}},
+                "sort": "EXPECTED_START_TIME_ASC",
+            },
+            limit=limit,
+        )
+        return runs
+
+    def logs(self, flow_run_id: str, limit: int = 200) -> list[dict[str, Any]]:
+        return self._request(
+            "POST",
+            "/logs/filter",
+            json={"logs": {"flow_run_id": {"any_": [flow_run_id]}}, "limit": limit, "sort": "TIMESTAMP_ASC"},
+        )
+
+    def artifacts(self, flow_run_id: str) -> list[dict[str, Any]]:
+        return self._request("POST", "/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}})
+
+    def concurrency_limit(self, name: str) -> dict[str, Any] | None:
+        try:
+            return self._request("GET", f"/v2/concurrency_limits/{name}")
+        except PrefectProcessError as exc:
+            if "-> 404" in str(exc):
+                return None
+            raise
+
+    def wait(self, flow_run_id: str, timeout_s: float = 180.0, poll_s: float = 1.0) -> dict[str, Any]:
+        """Wait for a flow run to reach a final state; raise with its logs unless Completed."""
+        deadline = time.monotonic() + timeout_s
+        run = self.flow_run(flow_run_id)
+        while time.monotonic() < deadline:
+            run = self.flow_run(flow_run_id)
+            if run.get("state_type") in FINAL_STATES:
+                break
+            time.sleep(poll_s)
+        state = run.get("state_type")
+        if state != "COMPLETED":
+            log_text = "\n".join(f"{entry['timestamp']} {entry['message']}" for entry in self.logs(flow_run_id))
+            raise FlowRunFailed(
+                f"flow run {run.get('name')} ({flow_run_id}) is {state} "
+                f"({(run.get('state') or {}).get('message')}) after {timeout_s:.0f}s; logs:\n{log_text[-6000:]}"
+            )
+        return run
+
+
+def run_deployment_cli(name: str, params: dict[str, str], env: dict[str, str], job_env: dict[str, str] | None = None) -> str:
+    """Trigger a deployment exactly as a user would (`prefect deployment run`); return the flow run id.
+
+    params values are given as the user types them after `--param key=`: JSON for lists/bools.
+    """
+    args = ["deployment", "run", name]
+    for key, value in params.items():
+        args += ["--param", f"{key}={value}"]
+    if job_env:
+        args += ["--job-variable", f"env={json.dumps(job_env)}"]
+    out = prefect_cli(args, env)
+    match = _UUID.search(out)
+    if not match:
+        raise PrefectProcessError(f"no flow run id in the output of `prefect {' '.join(args)}`:\n{out}")
+    return match.group(1)
+
+
+def parse_time(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
