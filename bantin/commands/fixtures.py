@@ -43,7 +43,8 @@ def serve_command(
     first = next(iter(fixture_app.portals.values()))
     typer.echo(f"Try: curl -s -H 'Host: {first.host}' http://{host}:{port}{first.listings[0].path}")
     typer.echo(f"Crawl through it: BANTIN_OFFLINE=1 BANTIN_FIXTURES_URL=http://{host}:{port} bantin crawl")
-    uvicorn.run(fixture_app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=1)
+    # server_header=False: the portal's own Server header (nginx, IIS) is the only one.
+    uvicorn.run(fixture_app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=1, server_header=False)
 
 
 @app.command("list")
