@@ -33,7 +33,12 @@ _DIR_TRIGGER = rx(
     r"(?<!đáp ứng )(?<!đáp ứng được )(?<!theo )(?<!đúng )(?<!những )(?<!các )(?<!mọi )(?<!với )(?<!của )"
     r"\b(?:đề nghị|yêu cầu|nhấn mạnh|lưu ý|giao nhiệm vụ cho|quán triệt)\b(?! của)\s*:?\s*"
 )
-_ADDRESSEE_UNIT = rx(r"\b(?:xã|thị trấn|đảng uỷ|đảng viên|cán bộ|chi bộ|cấp uỷ|thôn|bản|ấp)\b")
+# Addressees that are other agencies stay in the quote ("yêu cầu các cơ quan chuyên môn ... tăng cường");
+# the reviewed unit itself ("đề nghị Đảng uỷ xã ...") is implied by the record.
+_ADDRESSEE_AGENCY = rx(
+    r"\b(?:cơ quan|ban,? ngành|phòng|đơn vị|sở|ngành|mặt trận|mttq|đoàn thể|lực lượng|công an|quân sự|"
+    r"doanh nghiệp|hợp tác xã|trường|trạm)\b"
+)
 _IMPERATIVE = (
     r"(?:tiếp tục|tập trung|thực hiện|quan tâm|đẩy mạnh|tăng cường|phát huy|chú trọng|rà soát|khẩn trương|"
     r"chủ động|phối hợp|nâng cao|xây dựng|triển khai|duy trì|phấn đấu|bám sát|làm tốt|kịp thời|huy động|"
@@ -53,11 +58,11 @@ _DIR_LIST = rx(
 )
 _LIST_BACK = rx(r"(?:,\s*đồng thời|;|,\s*và)\s*")
 _SF_LIST = rx(
-    r"(?:hạn chế|tồn tại|yếu kém|khó khăn|bất cập|đạt thấp|chưa đạt|vướng mắc|khuyết điểm)[^.;:]{0,60}?"
-    r"(?:\bnhư\b\s*:?|\bsau\s*:|:)\s*"
+    r"(?:(?:hạn chế|tồn tại|yếu kém|khó khăn|bất cập|đạt thấp|chưa đạt|vướng mắc|khuyết điểm)[^.;:]{0,60}?"
+    r"(?:\bnhư\b\s*:?|\bsau\s*:|:)|(?:chỉ ra|chỉ rõ|nêu ra|nêu lên|thẳng thắn)[^.;:]{0,40}?:)\s*"
 )
-_SF_PARA = rx(r"\b(?:tuy nhiên|hạn chế|tồn tại|yếu kém|khó khăn|bất cập|bên cạnh|khuyết điểm)\b")
-_CONTRAST = rx(r"\b(?:tuy nhiên|nhưng|song|bên cạnh đó)\b")
+_SF_PARA = rx(r"\b(?:tuy nhiên|tuy vậy|tuy thế|dù vậy|hạn chế|tồn tại|yếu kém|khó khăn|bất cập|bên cạnh|khuyết điểm)\b")
+_CONTRAST = rx(r"\b(?:tuy nhiên|tuy vậy|tuy thế|dù vậy|nhưng|song|bên cạnh đó|mặt khác)\b")
 _NEG = rx(
     r"\bchưa\b|\bcòn\s+(?:rất\s+|khá\s+)?(?:chậm|thấp|hạn chế|cao|nhiều|yếu|nhỏ|khó khăn|thiếu|bất cập|tồn tại|"
     r"xảy ra|diễn biến|phức tạp|ít|lúng túng|nể nang|né tránh|đạt thấp|hình thức|chồng chéo)|\bđạt thấp\b|"
@@ -169,12 +174,12 @@ def _directive_content(norm: str, s: int, e: int) -> tuple[int, int] | None:
     if trig:
         word = norm[trig.start() : trig.end()].strip().lower()
         c = trig.end()
-        if word.startswith(("đề nghị", "yêu cầu")):
+        if word.startswith(("đề nghị", "yêu cầu")) and not word.endswith(":"):
             imp = _IMP_ANY.search(norm, c, min(e, c + 120))
             if imp and len(norm[c : imp.start()].split()) <= 15:
                 addressee = norm[c : imp.start()]
                 # tasks for the reviewed unit are quoted bare; tasks for others keep who must act
-                c = imp.start() if (not addressee.strip() or _ADDRESSEE_UNIT.search(addressee)) else trig.start()
+                c = trig.start() if _ADDRESSEE_AGENCY.search(addressee) else imp.start()
         return c, e
     if _IMP_START.match(norm, hs, e) or _EARLY_MODAL.match(norm, hs, e):
         return hs, e

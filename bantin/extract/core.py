@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 from bantin.extract import fields, places
 from bantin.extract.clauses import FIGURE, find_clauses, topic_of
@@ -19,6 +20,10 @@ def _clause(nt: NormText, span: tuple[int, int]) -> Clause:
     text, os_, oe = nt.quote(s, e)
     figures = [nt.quote(m.start(), m.end())[0] for m in FIGURE.finditer(nt.norm, s, e)]
     return Clause(text=text, start=os_, end=oe, topic=topic_of(nt.norm[s:e]), figures=figures)  # type: ignore[arg-type]
+
+
+def _nfc(s: str | None) -> str | None:
+    return unicodedata.normalize("NFC", s) if s is not None else None
 
 
 def _dedupe(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -86,6 +91,11 @@ def extract_meeting(
         return Person(name=name, title=nt.quote(*t)[0].strip() if t else None)
 
     record.chair = person(chair) if chair else None
+    if record.host_body is None and chair and chair.title:
+        # "Bí thư Huyện uỷ Lâm Bình Nguyễn Văn Chương làm việc tại xã ...": the chair's body hosts
+        m = fields._BODY.search(norm, *chair.title)
+        if m:
+            record.host_body = nt.quote(m.start(), m.end())[0].strip()
     record.officials = [person(p) for p in officials]
 
     seen: set[str] = set()
@@ -112,6 +122,16 @@ def extract_meeting(
     period = fields.reporting_period(layout, norm, lambda s, e: nt.quote(s, e)[0])
     record.period = period.text if period else None
     record.meeting_date = fields.meeting_date(layout, norm, period, published)
+
+    # Fields are names, not quotes: NFC so that they compare and group equal across pages.
+    record.title = _nfc(record.title)
+    record.host_body = _nfc(record.host_body)
+    record.period = _nfc(record.period)
+    record.communes = [unicodedata.normalize("NFC", c) for c in record.communes]
+    for p in [record.chair, *record.officials]:
+        if p is not None:
+            p.name = unicodedata.normalize("NFC", p.name)
+            p.title = _nfc(p.title)
 
     found = find_clauses(layout, norm)
     record.achievements = [_clause(nt, sp) for sp in _dedupe(found.achievements)]

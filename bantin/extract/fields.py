@@ -25,10 +25,10 @@ def rx(pattern: str, flags: int = re.I) -> re.Pattern[str]:
 # ---------------------------------------------------------------- meeting, kind
 _MEETING = rx(
     r"\b(?:hội nghị|kỳ họp|phiên họp|cuộc họp|buổi làm việc|làm việc với|làm việc tại|giao ban|"
-    r"họp (?:định kỳ|thường kỳ|ban|chi bộ|thường trực|thường vụ|trực tuyến)|sinh hoạt chi bộ|hội ý)\b"
+    r"họp (?:phiên|định kỳ|thường kỳ|ban|chi bộ|thường trực|thường vụ|trực tuyến)|sinh hoạt chi bộ|hội ý)\b"
 )
 _WORKING = rx(r"\b(?:làm việc (?:với|tại)|buổi làm việc|đã làm việc|đoàn công tác|thăm và làm việc|kiểm tra tình hình)\b")
-_CONFERENCE = rx(r"\b(?:hội nghị|kỳ họp|phiên họp|giao ban|cuộc họp|họp (?:định kỳ|thường kỳ|ban|chi bộ|thường trực|thường vụ)|sinh hoạt chi bộ|hội ý)\b")
+_CONFERENCE = rx(r"\b(?:hội nghị|kỳ họp|phiên họp|giao ban|cuộc họp|họp (?:phiên|định kỳ|thường kỳ|ban|chi bộ|thường trực|thường vụ)|sinh hoạt chi bộ|hội ý)\b")
 _NOT_MEETING = rx(r"\b(?:lễ hội|khai mạc|bế mạc|hội thi|hội diễn|giải (?:bóng|chạy|cờ)|thông báo|tuyển dụng|tuyển sinh|lễ kỷ niệm|lễ ra quân|lễ phát động|mít tinh)\b")
 _ORG = r"(?:Huyện uỷ|Tỉnh uỷ|Thành uỷ|Thị uỷ|Đảng uỷ|Đảng bộ|UBND|HĐND|Uỷ ban nhân dân|Hội đồng nhân dân|Chi bộ|MTTQ)"
 _BODY = re.compile(
@@ -282,7 +282,8 @@ _FORM_A = re.compile(fold(rf"(?i:đồng chí|đ/c|ông|bà)\s+(?P<name>{NAME})\
 _FORM_B = re.compile(fold(rf"(?:(?i:đồng chí|đ/c|ông|bà)\s+)?(?P<title>(?i:{_TITLE_HEAD})\b(?:\s+[^\s,;.:()–]+){{0,10}}?)\s+(?P<name>{NAME})"))
 _TITLE_STOP = rx(
     r"\s+(?:chủ trì|đã|đến dự|cùng dự|dự|và các|và đại diện|kết luận|cho biết|nhấn mạnh|đề nghị|yêu cầu|đánh giá|"
-    r"ghi nhận|tham dự|làm trưởng đoàn|phát biểu|làm việc|khẳng định|biểu dương|chỉ rõ|chỉ ra|lưu ý|trao|tặng)\b"
+    r"ghi nhận|tham dự|làm trưởng đoàn|phát biểu|làm việc|khẳng định|biểu dương|chỉ rõ|chỉ ra|lưu ý|trao|tặng|"
+    r"điều hành|chủ toạ|cùng|và đoàn)\b"
 )
 _NOT_TITLE = rx(r"\b(?:với|về|tại|cùng|cho)\b")
 _MEMBERSHIP = rx(r"\s*(?:uỷ viên|huyện uỷ viên|tỉnh uỷ viên|thành uỷ viên|đảng uỷ viên)\b")
@@ -378,6 +379,7 @@ def persons(norm: str, s: int, e: int, places: set[str]) -> list[PersonSpan]:
     return out
 
 
+_BARE = re.compile(fold(rf"(?i:đồng chí|đ/c|ông|bà)\s+(?P<name>{NAME})"))
 _CHAIR = rx(r"\b(?:chủ trì|điều hành|chủ toạ)\b")
 _CONCLUDE = rx(r"\b(?:kết luận|phát biểu chỉ đạo|chỉ đạo hội nghị)\b")
 
@@ -411,11 +413,23 @@ def chair_and_officials(layout: Layout, norm: str, places: set[str]) -> tuple[Pe
                     before = [p for p in found if p.name[1] <= m.start()]
                     if before:
                         chair = before[-1]
+    by_name = {key(norm[p.name[0] : p.name[1]]): p for p in everyone}
     if chair is None:
         for ln in ordered:
             for s, e in ln.sentences:
                 if _CONCLUDE.search(norm, s, e):
                     found = persons(norm, s, e, places)
+                    if not found:
+                        # "đồng chí Lê Thị Kim Dung ghi nhận": a person whose title was given earlier
+                        for m in _BARE.finditer(norm, s, e):
+                            words = m.group("name").split()
+                            for k in range(len(words), 1, -1):
+                                p = by_name.get(key(" ".join(words[:k])))
+                                if p:
+                                    found = [p]
+                                    break
+                            if found:
+                                break
                     if found:
                         chair = found[0]
                         break
@@ -440,8 +454,8 @@ def chair_and_officials(layout: Layout, norm: str, places: set[str]) -> tuple[Pe
 # ---------------------------------------------------------------- places in text
 _COMMUNE = re.compile(fold(rf"(?<![\w])(?i:xã|thị trấn|phường)\s+(?P<n>{PLACE})"))
 _COMMUNE_MORE = re.compile(fold(rf"\s*(?:,|(?i:và))\s*(?:(?i:xã|thị trấn|phường)\s+)?(?P<n>{PLACE})"))
-_DISTRICT = re.compile(fold(rf"(?<![\w])(?i:huyện|thị xã)\s+(?P<n>{PLACE})"))
-_PROVINCE = re.compile(fold(rf"(?<![\w])(?i:tỉnh)\s+(?P<n>{PLACE})"))
+_DISTRICT = re.compile(fold(rf"(?<![\w])(?i:huyện|thị xã)(?:\s+(?i:uỷ))?\s+(?P<n>{PLACE})"))
+_PROVINCE = re.compile(fold(rf"(?<![\w])(?i:tỉnh)(?:\s+(?i:uỷ))?\s+(?P<n>{PLACE})"))
 
 
 def commune_mentions(layout: Layout, norm: str) -> list[tuple[int, int]]:
