@@ -71,8 +71,11 @@ def deliver(
     *,
     dry_run: bool = False,
     password: str | None = None,
+    label: str | None = None,
 ) -> DeliveryResult:
     """Send `rendered` to `subscriber` unless the ledger says it went out already.
+
+    `week_key` keys the ledger; `label` (default: the key) names the .eml files.
 
     Raises MailError after recording the failure, so a caller with retries (the Prefect
     task) retries; the row stays claimable.
@@ -80,7 +83,7 @@ def deliver(
     if dry_run:
         # No ledger change, no mail: the message lands in outbox/dry-run for inspection.
         message = _message(settings, rendered, subscriber, new_message_id(settings.smtp.sender))
-        path = write_eml(settings.outbox_dir / "dry-run", week_key, subscriber.email, message)
+        path = write_eml(settings.outbox_dir / "dry-run", label or week_key, subscriber.email, message)
         return DeliveryResult(subscriber.email, "dry-run", message["Message-ID"], path)
     claimed = ledger.claim_delivery(session, week_key, subscriber.email, new_message_id(settings.smtp.sender))
     if claimed is None:
@@ -92,7 +95,7 @@ def deliver(
             send_smtp(settings.smtp, message, password if password is not None else smtp_password(settings.smtp))
             ledger.mark_sent(session, claimed.id, message_id)
             return DeliveryResult(subscriber.email, "sent", message_id, attempts=claimed.attempts)
-        path = write_eml(settings.outbox_dir, week_key, subscriber.email, message)
+        path = write_eml(settings.outbox_dir, label or week_key, subscriber.email, message)
         ledger.mark_sent(session, claimed.id, message_id, status=OUTBOX)
         return DeliveryResult(subscriber.email, OUTBOX, message_id, path, attempts=claimed.attempts)
     except MailError as exc:

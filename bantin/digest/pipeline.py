@@ -73,7 +73,16 @@ def deliver_one(
 
     rendered = render_digest(digest_for(rows, settings, subscriber.districts), settings)
     with session_factory(settings)() as session:
-        return deliver(session, settings, rows.digest_range.delivery_key, subscriber, rendered, dry_run=dry_run, password=password)
+        return deliver(
+            session,
+            settings,
+            rows.digest_range.delivery_key,
+            subscriber,
+            rendered,
+            dry_run=dry_run,
+            password=password,
+            label=rows.digest_range.label,
+        )
 
 
 def deliver_all(

@@ -97,7 +97,7 @@ def subject(digest: DigestWeek) -> str:
     return f"{heading(digest)}: {digest.meeting_count} cuộc họp tại {len(digest.districts)} địa phương"
 
 
-_INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+_INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False, minify_css=True)
 
 
 def render(
