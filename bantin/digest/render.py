@@ -18,22 +18,16 @@ from bantin.settings import PROJECT_ROOT
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 
 KIND_LABELS = {"working_session": "Buổi làm việc", "committee_conference": "Hội nghị"}
-# Topic codes the extractor may emit, in the readers' words; unknown codes are shown as they are.
+# The extractor's topic codes (bantin.extract.model.Topic) in the readers' words; an
+# unknown code is shown as it is.
 TOPIC_LABELS = {
-    "agriculture": "Nông nghiệp",
-    "budget": "Thu chi ngân sách",
-    "culture": "Văn hóa - xã hội",
-    "economy": "Kinh tế",
-    "education": "Giáo dục",
-    "environment": "Môi trường",
-    "health": "Y tế",
-    "infrastructure": "Hạ tầng",
-    "land": "Đất đai",
-    "new_rural": "Nông thôn mới",
-    "party_building": "Xây dựng Đảng",
-    "security": "Quốc phòng - an ninh",
-    "social": "An sinh xã hội",
-    "administration": "Cải cách hành chính",
+    "economy_agriculture": "Kinh tế, nông nghiệp",
+    "budget_investment": "Ngân sách, đầu tư",
+    "new_rural_development": "Nông thôn mới",
+    "party_building_personnel": "Xây dựng Đảng, cán bộ",
+    "culture_education_health_welfare": "Văn hóa, giáo dục, y tế, an sinh",
+    "defence_security": "Quốc phòng, an ninh",
+    "administration": "Quản lý hành chính, đất đai",
 }
 
 

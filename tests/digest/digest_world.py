@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bantin.digest.links import link_to_quote
+from bantin.digest.model import DigestDistrict, DigestItem, DigestMeeting, DigestWeek, OtherCopy, PortalHealth
 from storage.models import Article, Meeting, MeetingItem, Portal
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -99,3 +101,52 @@ class World:
                 )
                 position += 1
         self.session.flush()
+
+
+SCRIPT_TITLE = "<script>document.title='pwned';document.body.insertAdjacentHTML('beforeend','<p id=xss>x</p>')</script>"
+IMG_ATTACK = "\"><img src=x onerror=\"document.title='pwned'\">"
+
+
+def hostile_digest() -> DigestWeek:
+    url = "https://vinhlinh.quangtri.gov.vn/vi/chi-tiet/-/view-article/1/tin-tuc/1720229563000"
+    long_quote = (
+        "Bám sát chủ đề năm 2024 Phát huy truyền thống - Đẩy mạnh thi đua - Tăng tốc bứt phá, các Nghị quyết, "
+        "Chỉ thị chuyên đề của Trung ương, của tỉnh và nhất là của huyện để bổ sung, cập nhật chương trình, kế hoạch"
+    )
+
+    def item(kind: str, text: str, topic: str | None) -> DigestItem:
+        return DigestItem(kind, text, topic, link_to_quote(url, text))
+
+    published = dt.datetime(2024, 7, 6, 2, 30, tzinfo=dt.timezone.utc)
+    meeting = DigestMeeting(
+        title="Huyện ủy Vĩnh Linh làm việc với Ban Thường vụ Đảng ủy xã Vĩnh Lâm " + SCRIPT_TITLE,
+        url=url,
+        portal_name="Cổng TTĐT huyện Vĩnh Linh",
+        published_at=published,
+        first_seen_at=published,
+        meeting_date=dt.date(2024, 7, 5),
+        kind="working_session",
+        host_body="Huyện ủy Vĩnh Linh",
+        chair_name="Trần Nhật Quang",
+        chair_title="Bí thư Huyện ủy",
+        communes=["Vĩnh Lâm"],
+        period="6 tháng đầu năm 2024",
+        shortfalls=[
+            item("shortfall", "công tác xây dựng nông thôn mới nâng cao còn chậm", "new_rural_development"),
+            item("shortfall", "Tỷ lệ phát triển đảng viên mới chưa bắt kịp xu thế chung " + IMG_ATTACK, "party_building_personnel"),
+        ],
+        directives=[item("directive", long_quote, "party_building_personnel"), item("directive", "Thực hiện tốt nhiệm vụ diễn tập chiến đấu cấp xã", "defence_security")],
+        also_published=[OtherCopy("https://tuyenquang.gov.vn/tin-tuc/" + "rat-dai-" * 30 + ".html", "Cổng TTĐT tỉnh Tuyên Quang", published)],
+    )
+    second = DigestMeeting(
+        **{**meeting.__dict__, "title": "Hội nghị Ban Chấp hành Đảng bộ huyện Hữu Lũng lần thứ 15", "chair_name": None, "chair_title": None,
+           "communes": [], "also_published": [], "url": "https://huuluong.langson.gov.vn/Pages/" + "x" * 120 + ".aspx"}
+    )
+    return DigestWeek(
+        label="2024-W27",
+        start=dt.date(2024, 7, 1),
+        end=dt.date(2024, 7, 7),
+        districts=[DigestDistrict("Hữu Lũng", "Lạng Sơn", [second]), DigestDistrict("Vĩnh Linh", "Quảng Trị", [meeting])],
+        stale_portals=[PortalHealth("lb", "Cổng TTĐT huyện Lâm Bình", "Lâm Bình", dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc))],
+        failing_portals=[PortalHealth("hy", "Cổng TTĐT huyện Hàm Yên", "Hàm Yên", None, 3, "ConnectTimeout (https://hamyen.tuyenquang.gov.vn/" + "a" * 200 + ")")],
+    )

@@ -5,7 +5,6 @@ as text and never run."""
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
 import shutil
 import subprocess
@@ -19,15 +18,12 @@ from typing import Any
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from bantin.digest.links import link_to_quote
-from bantin.digest.model import DigestDistrict, DigestItem, DigestMeeting, DigestWeek, OtherCopy, PortalHealth
 from bantin.digest.render import render
+from digest_world import IMG_ATTACK, hostile_digest
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SCRIPT_TITLE = "<script>document.title='pwned';document.body.insertAdjacentHTML('beforeend','<p id=xss>x</p>')</script>"
-IMG_ATTACK = "\"><img src=x onerror=\"document.title='pwned'\">"
 
 
 class Page:
@@ -100,51 +96,6 @@ def page(tmp_path: Path) -> Iterator[Page]:
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
-
-
-def hostile_digest() -> DigestWeek:
-    url = "https://vinhlinh.quangtri.gov.vn/vi/chi-tiet/-/view-article/1/tin-tuc/1720229563000"
-    long_quote = (
-        "Bám sát chủ đề năm 2024 Phát huy truyền thống - Đẩy mạnh thi đua - Tăng tốc bứt phá, các Nghị quyết, "
-        "Chỉ thị chuyên đề của Trung ương, của tỉnh và nhất là của huyện để bổ sung, cập nhật chương trình, kế hoạch"
-    )
-
-    def item(kind: str, text: str, topic: str | None) -> DigestItem:
-        return DigestItem(kind, text, topic, link_to_quote(url, text))
-
-    published = dt.datetime(2024, 7, 6, 2, 30, tzinfo=dt.timezone.utc)
-    meeting = DigestMeeting(
-        title="Huyện ủy Vĩnh Linh làm việc với Ban Thường vụ Đảng ủy xã Vĩnh Lâm " + SCRIPT_TITLE,
-        url=url,
-        portal_name="Cổng TTĐT huyện Vĩnh Linh",
-        published_at=published,
-        first_seen_at=published,
-        meeting_date=dt.date(2024, 7, 5),
-        kind="working_session",
-        host_body="Huyện ủy Vĩnh Linh",
-        chair_name="Trần Nhật Quang",
-        chair_title="Bí thư Huyện ủy",
-        communes=["Vĩnh Lâm"],
-        period="6 tháng đầu năm 2024",
-        shortfalls=[
-            item("shortfall", "công tác xây dựng nông thôn mới nâng cao còn chậm", "new_rural"),
-            item("shortfall", "Tỷ lệ phát triển đảng viên mới chưa bắt kịp xu thế chung " + IMG_ATTACK, "party_building"),
-        ],
-        directives=[item("directive", long_quote, "party_building"), item("directive", "Thực hiện tốt nhiệm vụ diễn tập chiến đấu cấp xã", "security")],
-        also_published=[OtherCopy("https://tuyenquang.gov.vn/tin-tuc/" + "rat-dai-" * 30 + ".html", "Cổng TTĐT tỉnh Tuyên Quang", published)],
-    )
-    second = DigestMeeting(
-        **{**meeting.__dict__, "title": "Hội nghị Ban Chấp hành Đảng bộ huyện Hữu Lũng lần thứ 15", "chair_name": None, "chair_title": None,
-           "communes": [], "also_published": [], "url": "https://huuluong.langson.gov.vn/Pages/" + "x" * 120 + ".aspx"}
-    )
-    return DigestWeek(
-        label="2024-W27",
-        start=dt.date(2024, 7, 1),
-        end=dt.date(2024, 7, 7),
-        districts=[DigestDistrict("Hữu Lũng", "Lạng Sơn", [second]), DigestDistrict("Vĩnh Linh", "Quảng Trị", [meeting])],
-        stale_portals=[PortalHealth("lb", "Cổng TTĐT huyện Lâm Bình", "Lâm Bình", dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc))],
-        failing_portals=[PortalHealth("hy", "Cổng TTĐT huyện Hàm Yên", "Hàm Yên", None, 3, "ConnectTimeout (https://hamyen.tuyenquang.gov.vn/" + "a" * 200 + ")")],
-    )
 
 
 def test_scripts_run_in_this_browser(page: Page, tmp_path: Path) -> None:

@@ -72,9 +72,9 @@ def week_with_two_provinces(world: World, session: Session) -> None:
     world.portal("vl", "Cổng Vĩnh Linh", "Vĩnh Linh", "Quảng Trị")
     world.portal("hy", "Cổng Hàm Yên", "Hàm Yên", "Tuyên Quang")
     vl = world.article("vl", "Huyện ủy Vĩnh Linh làm việc với xã Vĩnh Lâm", published=local(2024, 7, 6, 9))
-    world.meeting(vl, meeting_date=dt.date(2024, 7, 5), shortfalls=[("xây dựng nông thôn mới nâng cao còn chậm", "new_rural")])
+    world.meeting(vl, meeting_date=dt.date(2024, 7, 5), shortfalls=[("xây dựng nông thôn mới nâng cao còn chậm", "new_rural_development")])
     hy = world.article("hy", "Thường trực Huyện ủy Hàm Yên làm việc với xã Đức Ninh", published=local(2024, 7, 3, 9))
-    world.meeting(hy, meeting_date=dt.date(2024, 7, 2), directives=[("tập trung thu ngân sách", "budget")])
+    world.meeting(hy, meeting_date=dt.date(2024, 7, 2), directives=[("tập trung thu ngân sách", "budget_investment")])
     session.commit()
 
 

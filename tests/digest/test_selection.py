@@ -99,8 +99,8 @@ def test_duplicates_appear_once_with_also_published_links(world: World, session:
         "tq", "Lâm Bình: làm việc với Đảng ủy xã Thượng Lâm", published=local(2024, 7, 4, 8), duplicate_of=original,
         url="https://tq.example.vn/tin/lam-binh-lam-viec.html",
     )
-    world.meeting(original, meeting_date=dt.date(2024, 7, 1), shortfalls=[("thu ngân sách đạt thấp", "budget")])
-    world.meeting(copy, meeting_date=dt.date(2024, 7, 1), shortfalls=[("thu ngân sách đạt thấp", "budget")])
+    world.meeting(original, meeting_date=dt.date(2024, 7, 1), shortfalls=[("thu ngân sách đạt thấp", "budget_investment")])
+    world.meeting(copy, meeting_date=dt.date(2024, 7, 1), shortfalls=[("thu ngân sách đạt thấp", "budget_investment")])
     # A provincial original whose district copy came second groups under the district too.
     prov_first = world.article("tq", "Hội nghị Ban Chấp hành Đảng bộ huyện Lâm Bình", published=local(2024, 7, 5, 8))
     world.article("lb", "Hội nghị Ban Chấp hành Đảng bộ huyện (kỳ 15)", published=local(2024, 7, 5, 10), duplicate_of=prov_first)
@@ -119,13 +119,13 @@ def test_duplicates_appear_once_with_also_published_links(world: World, session:
 def test_non_meetings_are_left_out_and_districts_filter(world: World, session: Session) -> None:
     world.portal("vl", "Cổng Vĩnh Linh", "Vĩnh Linh", "Quảng Trị")
     world.portal("hl", "Cổng Hữu Lũng", "Hữu Lũng", "Lạng Sơn")
-    world.meeting(world.article("vl", "Làm việc với xã Vĩnh Lâm", published=local(2024, 7, 5, 15)), shortfalls=[("nông thôn mới còn chậm", "new_rural")])
-    world.meeting(world.article("hl", "Hội nghị Ban Chấp hành", published=local(2024, 7, 3, 15)), shortfalls=[("xây dựng nông thôn mới chậm", "new_rural")])
+    world.meeting(world.article("vl", "Làm việc với xã Vĩnh Lâm", published=local(2024, 7, 5, 15)), shortfalls=[("nông thôn mới còn chậm", "new_rural_development")])
+    world.meeting(world.article("hl", "Hội nghị Ban Chấp hành", published=local(2024, 7, 3, 15)), shortfalls=[("xây dựng nông thôn mới chậm", "new_rural_development")])
     world.meeting(world.article("hl", "Lễ hội hoa đào", published=local(2024, 7, 3, 16)), is_meeting=False)
     world.article("hl", "Not yet extracted", published=local(2024, 7, 3, 17))
     digest = digest_of(session)
     assert titles(digest) == ["Hội nghị Ban Chấp hành", "Làm việc với xã Vĩnh Lâm"]
-    assert [(r.topic, r.districts) for r in digest.recurring_topics] == [("new_rural", ("Hữu Lũng", "Vĩnh Linh"))]
+    assert [(r.topic, r.districts) for r in digest.recurring_topics] == [("new_rural_development", ("Hữu Lũng", "Vĩnh Linh"))]
     only = digest_of(session, districts=("vinh-linh",))
     assert titles(only) == ["Làm việc với xã Vĩnh Lâm"]
     assert titles(digest_of(session, districts=("VĨNH LINH", "Hữu Lũng"))) == titles(digest)

@@ -1,0 +1,83 @@
+"""The rendered digest: e-mail-safe HTML, the same content as text, and the archive."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from bantin.digest.archive import write_digest
+from bantin.digest.model import DigestWeek
+from bantin.digest.render import TOPIC_LABELS, render
+from bantin.extract.model import TOPICS
+from digest_world import IMG_ATTACK, SCRIPT_TITLE, hostile_digest
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def test_html_is_inlined_escaped_and_script_free() -> None:
+    html = render(hostile_digest()).html
+    assert html.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in html
+    assert re.search(r"<script\b", html, re.I) is None and "<img" not in html
+    assert "&lt;script&gt;document.title=" in html
+    # Text nodes: '<' and '>' escaped (the inliner re-serialises '"' plainly, harmless there).
+    assert '"&gt;&lt;img src=x onerror=' in html
+    # Styles live on the elements; only the phone media query stays in <head>.
+    assert re.search(r'class="container"[^>]*style="[^"]*max-width:640px', html)
+    head_style = re.search(r"<style>(.*?)</style>", html, re.S)
+    assert head_style and "@media" in head_style.group(1) and ".masthead{" not in head_style.group(1).replace(" ", "")
+    assert 'role="presentation"' in html  # layout tables, not CSS layout
+    assert "Hủy đăng ký" not in html  # no unsubscribe link unless given one
+
+
+def test_text_alternative_carries_the_same_content() -> None:
+    digest = hostile_digest()
+    rendered = render(digest, unsubscribe="mailto:bantin@example.org?subject=unsubscribe")
+    for district in digest.districts:
+        assert district.name in rendered.text
+        for meeting in district.meetings:
+            assert meeting.title in rendered.text and meeting.url in rendered.text
+            for item in (*meeting.shortfalls, *meeting.directives):
+                assert item.text in rendered.text and item.link in rendered.text
+                assert item.link in rendered.html
+    assert SCRIPT_TITLE in rendered.text and IMG_ATTACK in rendered.text  # plain text: shown as is
+    assert "Hủy đăng ký: mailto:bantin@example.org?subject=unsubscribe" in rendered.text
+    assert rendered.subject == "Bản tin tuần 2024-W27: 2 cuộc họp tại 2 địa phương"
+
+
+def test_every_extractor_topic_has_a_vietnamese_label() -> None:
+    assert set(TOPICS) <= set(TOPIC_LABELS)
+
+
+def test_archive_index_and_atom_feed(tmp_path: Path) -> None:
+    week = hostile_digest()
+    empty = DigestWeek("2024-W28", dt.date(2024, 7, 8), dt.date(2024, 7, 14), [])
+    filtered = DigestWeek("2024-W28", dt.date(2024, 7, 8), dt.date(2024, 7, 14), [], district_filter=("Vĩnh Linh",))
+    for digest in (week, empty, filtered):
+        written = write_digest(tmp_path, digest, render(digest))
+        assert written.html_path.exists() and written.text_path.exists()
+    assert sorted(p.name for p in tmp_path.glob("*.html")) == [
+        "2024-W27.html", "2024-W28--vinh-linh.html", "2024-W28.html", "index.html",
+    ]
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert index.index("2024-W28") < index.index("2024-W27")  # newest first
+    assert 'href="2024-W27.html"' in index and "Bản tin tuần 2024-W27: 2 cuộc họp" in index
+
+    feed = ET.parse(tmp_path / "feed.xml").getroot()
+    assert feed.tag == f"{ATOM}feed"
+    for required in ("id", "title", "updated", "author"):
+        assert feed.find(f"{ATOM}{required}") is not None, required
+    assert feed.find(f"{ATOM}link[@rel='self']") is not None
+    entries = feed.findall(f"{ATOM}entry")
+    assert len(entries) == 3
+    ids = set()
+    for entry in entries:
+        ids.add(entry.findtext(f"{ATOM}id"))
+        assert entry.findtext(f"{ATOM}title")
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", entry.findtext(f"{ATOM}updated") or "")
+        link = entry.find(f"{ATOM}link")
+        assert link is not None and link.get("rel") == "alternate"
+        href = link.get("href") or ""
+        assert href.startswith("file://") and Path(href.removeprefix("file://")).exists()
+    assert len(ids) == 3
