@@ -24,13 +24,13 @@ def rx(p: str) -> re.Pattern[str]:
 
 # Where the chair's conclusion (and so the directives) begins.
 _DIR_START = rx(
-    r"(?<!đáp ứng )(?<!đáp ứng được )(?<!theo )(?<!đúng )(?<!những )(?<!các )(?<!mọi )(?<!với )(?<!kiến nghị, )"
-    r"\b(?:kết luận|phát biểu chỉ đạo|chỉ đạo hội nghị|đề nghị|yêu cầu|nhấn mạnh|lưu ý|nhiệm vụ trọng tâm|"
+    r"(?<!đáp ứng )(?<!đáp ứng được )(?<!theo )(?<!đúng )(?<!những )(?<!các )(?<!mọi )(?<!với )(?<!kiến nghị, )(?<!đạt )"
+    r"\b(?:kết luận|phát biểu chỉ đạo|chỉ đạo hội nghị|(?:đề nghị|yêu cầu)(?!\s*[.;,)]|\s*$)|nhấn mạnh|lưu ý|nhiệm vụ trọng tâm|"
     r"giao nhiệm vụ|thống nhất[^.]{0,40}nhiệm vụ|(?:^|\W)về (?:nhiệm vụ|phương hướng)|"
     r"(?:nhiệm vụ|phương hướng)[^.]{0,30}(?:thời gian tới|tiếp theo|cuối năm))"
 )
 _DIR_TRIGGER = rx(
-    r"(?<!đáp ứng )(?<!đáp ứng được )(?<!theo )(?<!đúng )(?<!những )(?<!các )(?<!mọi )(?<!với )(?<!của )"
+    r"(?<!đáp ứng )(?<!đáp ứng được )(?<!theo )(?<!đúng )(?<!những )(?<!các )(?<!mọi )(?<!với )(?<!của )(?<!đạt )"
     r"\b(?:đề nghị|yêu cầu|nhấn mạnh|lưu ý|giao nhiệm vụ cho|quán triệt)\b(?! của)\s*:?\s*"
 )
 # Addressees that are other agencies stay in the quote ("yêu cầu các cơ quan chuyên môn ... tăng cường");
@@ -66,7 +66,14 @@ _CONTRAST = rx(r"\b(?:tuy nhiên|tuy vậy|tuy thế|dù vậy|nhưng|song|bên 
 _NEG = rx(
     r"\bchưa\b|\bcòn\s+(?:rất\s+|khá\s+)?(?:chậm|thấp|hạn chế|cao|nhiều|yếu|nhỏ|khó khăn|thiếu|bất cập|tồn tại|"
     r"xảy ra|diễn biến|phức tạp|ít|lúng túng|nể nang|né tránh|đạt thấp|hình thức|chồng chéo)|\bđạt thấp\b|"
-    r"\btỷ lệ thấp\b|\bkhông đạt\b|\byếu kém\b|\bbất cập\b|\bchậm tiến độ\b|\bthiếu\s+(?:quyết liệt|chặt chẽ|đồng bộ)"
+    r"\btỷ lệ thấp\b|\bkhông đạt\b|\byếu kém\b|\bbất cập\b|\bchậm tiến độ\b|\bthiếu\s+(?:quyết liệt|chặt chẽ|đồng bộ)|"
+    r"\bcòn vướng mắc\b|\bvẫn (?:còn )?(?:diễn ra|xảy ra|tiếp diễn)\b|\bmới (?:chỉ )?đạt\b"
+)
+# Predicates that name a problem by themselves, without "Tuy nhiên" or "hạn chế" around them.
+_STRONG_NEG = rx(
+    r"\bcòn\s+(?:rất\s+|khá\s+)?(?:chậm|thấp|hạn chế|nhiều (?:khó khăn|hạn chế|bất cập)|vướng mắc|yếu)\b|"
+    r"\bchưa (?:đạt|đáp ứng|được khắc phục|được ngăn chặn|tương xứng|đồng đều|chặt chẽ|hiệu quả)\b|\bđạt thấp\b|"
+    r"\byếu kém\b|\bbất cập\b|\bchậm tiến độ\b"
 )
 _GENERIC_SF = rx(
     r"(?:nhiều|một số|những)\s+(?:khó khăn|hạn chế|tồn tại)(?:\s*,\s*(?:khó khăn|hạn chế|tồn tại))*"
@@ -81,7 +88,10 @@ _PREFIX = rx(
     r"(?:[-–+•*]\s*|\d{1,2}[.)]\s*|[a-zđ][.)]\s+|(?:một|hai|ba|bốn|năm|sáu|bảy|tám|chín|mười) là\s*[,:]?\s*|"
     r"thứ (?:nhất|hai|ba|tư|năm|sáu|bảy|tám)\s*[,:]?\s*|trong đó\s*[,:]?\s*|đồng thời\s*,?\s*|"
     r"đặc biệt(?: là)?\s*,?\s*|bên cạnh đó\s*,?\s*|ngoài ra\s*,?\s*|mặt khác\s*,?\s*|cụ thể\s*,?\s*|"
-    r"tuy nhiên\s*,?\s*|song\s*,\s*|(?:đối với|về)\s+[^,.;:]{1,70},\s*|[,;:.…\s]+)"
+    r"tuy nhiên\s*,?\s*|tuy vậy\s*,?\s*|song\s*,\s*|(?:đối với|về)\s+[^,.;:]{1,70},\s*|[,;:.…\s]+|"
+    # "Hội nghị cũng nhận định ...": who said it is not part of the problem named
+    r"(?:[^,.;:]{0,40}?\s)?(?:cũng\s+)?(?:thẳng thắn\s+)?(?:nhận định|nhận thấy|cho rằng|chỉ ra|chỉ rõ|nêu rõ|thừa nhận)"
+    r"\s*(?:rằng\s*)?:?\s+)"
 )
 _CUT_TAIL = rx(r",\s*(?:qua đó|nhằm|góp phần)\b")
 _TRAIL = "  \t,;:.…/!?\"'“”)(-–"
@@ -259,7 +269,7 @@ def find_clauses(layout: Layout, norm: str) -> Found:
                     continue
                 continue
             # 3. shortfalls stated as sentences
-            if (sf_para or _CONTRAST.search(sent)) and _NEG.search(sent):
+            if ((sf_para or _CONTRAST.search(sent)) and _NEG.search(sent)) or _STRONG_NEG.search(sent):
                 for a, b in parts:
                     if _NEG.search(norm, a, b) and not _GENERIC_SF.search(norm, a, b):
                         _emit(norm, found.shortfalls, a, b)

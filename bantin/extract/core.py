@@ -60,6 +60,10 @@ def extract_meeting(
 
     district = places.bare(district)
     province = places.bare(province)
+    if not district and layout.title:
+        tp = fields.TITLE_PLACE.match(norm, layout.title.start, layout.title.end)
+        if tp and places.find_district(tp.group("n"), province):
+            district = nt.quote(*tp.span("n"))[0]
     if not district:
         named = fields.place_mentions(fields._DISTRICT, layout, norm)
         district = places.bare(named[0]) if named else None

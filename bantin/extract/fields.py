@@ -98,6 +98,9 @@ def host_body(layout: Layout, norm: str) -> Span | None:
         i = title.start
         while i < title.end and not norm[i].isalnum():
             i += 1
+        tp = TITLE_PLACE.match(norm, i, title.end)
+        if tp:  # "Hàm Yên: Thường trực Huyện uỷ làm việc ..." on a provincial portal
+            i = tp.end()
         b = _body_at(norm, i, title.end)
         if b:
             return b
@@ -452,6 +455,7 @@ def chair_and_officials(layout: Layout, norm: str, places: set[str]) -> tuple[Pe
 
 
 # ---------------------------------------------------------------- places in text
+TITLE_PLACE = re.compile(fold(rf"(?P<n>{PLACE})\s*:\s*"))
 _COMMUNE = re.compile(fold(rf"(?<![\w])(?i:xã|thị trấn|phường)\s+(?P<n>{PLACE})"))
 _COMMUNE_MORE = re.compile(fold(rf"\s*(?:,|(?i:và))\s*(?:(?i:xã|thị trấn|phường)\s+)?(?P<n>{PLACE})"))
 _DISTRICT = re.compile(fold(rf"(?<![\w])(?i:huyện|thị xã)(?:\s+(?i:uỷ))?\s+(?P<n>{PLACE})"))
