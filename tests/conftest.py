@@ -7,8 +7,9 @@ Fixtures
     ``sqlite`` (a file under tmp_path, always) and ``postgresql`` (when the environment
     variable BANTIN_TEST_DATABASE_URL is set, e.g.
     ``postgresql+psycopg://postgres@127.0.0.1:5432/bantin_test``). On PostgreSQL each
-    test gets its own schema (``t_<random>``, dropped afterwards), selected by a
-    ``search_path`` option inside the URL, so anything that connects with this URL —
+    test gets a schema of its own (``t_<random>``, from a per-process pool: emptied after
+    the test and reused, dropped at the end of the run; row ids therefore do not restart
+    at 1), selected by a ``search_path`` option inside the URL, so anything that connects with this URL —
     an engine, ``storage.session.session_factory(settings)``, a subprocess given
     ``BANTIN_DATABASE_URL`` — sees the same tables. Several test modules, and several
     pytest processes, can use it at once.
@@ -45,10 +46,12 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from bantin.settings import Settings
-from storage.session import dispose_engines, make_engine, normalise_url, upgrade
+from storage.models import Base
+from storage.session import dispose_engines, head_revision, make_engine, normalise_url, upgrade
 
 PG_URL_ENV = "BANTIN_TEST_DATABASE_URL"
 SQLITE_FILE = "bantin.sqlite3"
+MODEL_TABLES = set(Base.metadata.tables)
 
 
 def _backends() -> list[object]:
@@ -93,18 +96,83 @@ def _ensure_pg_database(url: str) -> None:
         admin.dispose()
 
 
+class _PgSchemas:
+    """Per-process pool of migrated PostgreSQL schemas.
+
+    Creating and migrating a schema costs ~0.25 s of DDL; emptying one with DELETE costs
+    a few ms. A schema goes back to the pool only when it is still at head with exactly
+    the model's tables; anything else (a test that downgraded, a stuck lock) drops it.
+    """
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.admin = create_engine(normalise_url(base_url), isolation_level="AUTOCOMMIT")
+        self.free: list[str] = []
+        self.created: set[str] = set()
+        self.head = head_revision()
+
+    def url(self, schema: str) -> str:
+        parsed = normalise_url(self.base_url)
+        query = dict(parsed.query)
+        query["options"] = f"-csearch_path={schema}"
+        return parsed.set(query=query).render_as_string(hide_password=False)
+
+    def acquire(self) -> str:
+        if self.free:
+            return self.free.pop()
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        with self.admin.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        self.created.add(schema)
+        engine = make_engine(self.url(schema))
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
+        return schema
+
+    def release(self, schema: str) -> None:
+        try:
+            with self.admin.begin() as connection:
+                connection.execute(text("SET LOCAL lock_timeout = '5s'"))
+                found = set(
+                    connection.execute(
+                        text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"),
+                        {"s": schema},
+                    ).scalars()
+                )
+                if found != MODEL_TABLES | {"alembic_version"}:
+                    raise LookupError(f"schema {schema} has tables {sorted(found)}")
+                version = connection.execute(text(f'SELECT version_num FROM "{schema}".alembic_version')).scalar()
+                if version != self.head:
+                    raise LookupError(f"schema {schema} is at {version}, not {self.head}")
+                # Children first; one statement per table, so self-references are fine.
+                for table in reversed(Base.metadata.sorted_tables):
+                    connection.execute(text(f'DELETE FROM "{schema}"."{table.name}"'))
+        except Exception:
+            self.drop(schema)
+            return
+        self.free.append(schema)
+
+    def drop(self, schema: str) -> None:
+        with self.admin.begin() as connection:
+            connection.execute(text("SET LOCAL lock_timeout = '10s'"))
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        self.created.discard(schema)
+
+    def close(self) -> None:
+        for schema in list(self.created):
+            self.drop(schema)
+        self.admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def _pg_base_url() -> str:
+def _pg_schemas() -> Iterator[_PgSchemas]:
     url = os.environ[PG_URL_ENV]
     _ensure_pg_database(url)
-    return url
-
-
-def _pg_schema_url(base_url: str, schema: str) -> str:
-    parsed = normalise_url(base_url)
-    query = dict(parsed.query)
-    query["options"] = f"-csearch_path={schema}"
-    return parsed.set(query=query).render_as_string(hide_password=False)
+    pool = _PgSchemas(url)
+    yield pool
+    pool.close()
 
 
 @pytest.fixture(params=_backends())
@@ -118,22 +186,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         dispose_engines()
         return
 
-    base_url: str = request.getfixturevalue("_pg_base_url")
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(normalise_url(base_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = _pg_schema_url(base_url, schema)
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
+    pool: _PgSchemas = request.getfixturevalue("_pg_schemas")
+    schema = pool.acquire()
     try:
-        yield url
+        yield pool.url(schema)
     finally:
         dispose_engines()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        pool.release(schema)
 
 
 @pytest.fixture
