@@ -252,34 +252,24 @@ class ArticleToExtract:
     province: str | None
 
 
-def articles_to_extract(
+def article_ids_to_extract(
     session: Session,
     version: str,
     since: dt.date | dt.datetime | None = None,
     *,
     force: bool = False,
     limit: int | None = None,
-) -> list[ArticleToExtract]:
-    """Articles with no meeting record made by extractor `version` (or a newer one).
+) -> list[int]:
+    """Ids of the articles with no meeting record made by extractor `version` (or newer).
 
     Duplicates (`articles.duplicate_of` set) are skipped: their original is extracted.
     `since` keeps articles published (or, when undated, first seen) on or after it; a
     date means its midnight UTC. `force=True` lists them whatever their record's version.
-    Oldest first, so an interrupted run resumes where it stopped.
+    Oldest first, so an interrupted run resumes where it stopped. Reads no article text:
+    a flow can list everything, then load batches with `articles_by_ids`.
     """
     stmt = (
-        select(
-            Article.id,
-            Article.url,
-            Article.title,
-            Article.text,
-            Article.published_at,
-            Article.portal_id,
-            Portal.district,
-            Portal.province,
-            Meeting.extractor_version,
-        )
-        .join(Portal, Portal.id == Article.portal_id)
+        select(Article.id, Meeting.extractor_version)
         .outerjoin(Meeting, Meeting.article_id == Article.id)
         .where(Article.duplicate_of.is_(None))
         .order_by(Article.id)
@@ -301,14 +291,52 @@ def articles_to_extract(
         # Versions order numerically ("1.10" > "1.9"), which SQL string comparison cannot
         # do: filter out only exact matches in SQL and compare the rest here.
         stmt = stmt.where(or_(Meeting.id.is_(None), Meeting.extractor_version != version))
-    result: list[ArticleToExtract] = []
-    for *fields, stored_version in session.execute(stmt):
+    ids: list[int] = []
+    for article_id, stored_version in session.execute(stmt):
         if not force and stored_version is not None and is_newer_version(stored_version, version):
             continue
-        result.append(ArticleToExtract(*fields))
-        if limit is not None and len(result) >= limit:
+        ids.append(int(article_id))
+        if limit is not None and len(ids) >= limit:
             break
+    return ids
+
+
+def articles_by_ids(session: Session, ids: Sequence[int]) -> list[ArticleToExtract]:
+    """The articles with these ids (with their portal's district and province), by id."""
+    result: list[ArticleToExtract] = []
+    wanted = list(dict.fromkeys(ids))
+    for start in range(0, len(wanted), 500):
+        stmt = (
+            select(
+                Article.id,
+                Article.url,
+                Article.title,
+                Article.text,
+                Article.published_at,
+                Article.portal_id,
+                Portal.district,
+                Portal.province,
+            )
+            .join(Portal, Portal.id == Article.portal_id)
+            .where(Article.id.in_(wanted[start : start + 500]))
+        )
+        result.extend(ArticleToExtract(*row) for row in session.execute(stmt))
+    result.sort(key=lambda article: article.id)
     return result
+
+
+def articles_to_extract(
+    session: Session,
+    version: str,
+    since: dt.date | dt.datetime | None = None,
+    *,
+    force: bool = False,
+    limit: int | None = None,
+) -> list[ArticleToExtract]:
+    """The articles `article_ids_to_extract` lists, loaded (text included)."""
+    return articles_by_ids(
+        session, article_ids_to_extract(session, version, since, force=force, limit=limit)
+    )
 
 
 def meeting_record(session: Session, article_id: int) -> MeetingRecordDict | None:

@@ -166,3 +166,15 @@ def test_deleting_an_article_removes_its_meeting(session: Session, article_id: i
     session.delete(article)
     session.commit()
     assert counts(session) == (0, 0)
+
+
+def test_ids_then_batches(session: Session, article_id: int) -> None:
+    from storage.meetings import article_ids_to_extract, articles_by_ids
+
+    more = insert_articles(session, [seed_article(URL + str(n)) for n in range(2, 7)])
+    session.commit()
+    ids = article_ids_to_extract(session, "1.0")
+    assert ids == sorted([article_id, *more])
+    batches = [articles_by_ids(session, ids[i : i + 2]) for i in range(0, len(ids), 2)]
+    assert [a.id for batch in batches for a in batch] == ids
+    assert all(a.district == "Vĩnh Linh" for batch in batches for a in batch)
