@@ -15,9 +15,10 @@ from bantin.extract.textnorm import NormText, key, normalise
 EXTRACTOR_VERSION = "2026.11.22-1"
 
 
-def _clause(nt: NormText, span: tuple[int, int]) -> Clause:
+def _clause(nt: NormText, span: tuple[int, int], shift: int = 0) -> Clause:
     s, e = span
     text, os_, oe = nt.quote(s, e)
+    os_, oe = os_ - shift, oe - shift
     figures = [nt.quote(m.start(), m.end())[0] for m in FIGURE.finditer(nt.norm, s, e)]
     return Clause(text=text, start=os_, end=oe, topic=topic_of(nt.norm[s:e]), figures=figures)  # type: ignore[arg-type]
 
@@ -49,6 +50,12 @@ def extract_meeting(
     `published` helps date a meeting whose year the text leaves out. Offsets of the
     quoted clauses index `text` as given.
     """
+    # Stored articles keep the headline apart from the body; the rules read it as the
+    # first line, so it is put in front and the offsets are shifted back afterwards.
+    shift = 0
+    if title and key(title) not in {key(line) for line in text.strip().splitlines()[:4]}:
+        prefix = title.strip() + "\n\n"
+        text, shift = prefix + text, len(prefix)
     nt = normalise(text)
     norm = nt.norm
     layout = analyse(norm, title)
@@ -138,7 +145,7 @@ def extract_meeting(
             p.title = _nfc(p.title)
 
     found = find_clauses(layout, norm)
-    record.achievements = [_clause(nt, sp) for sp in _dedupe(found.achievements)]
-    record.shortfalls = [_clause(nt, sp) for sp in _dedupe(found.shortfalls)]
-    record.directives = [_clause(nt, sp) for sp in _dedupe(found.directives)]
+    record.achievements = [_clause(nt, sp, shift) for sp in _dedupe(found.achievements)]
+    record.shortfalls = [_clause(nt, sp, shift) for sp in _dedupe(found.shortfalls)]
+    record.directives = [_clause(nt, sp, shift) for sp in _dedupe(found.directives)]
     return record
