@@ -97,28 +97,19 @@ def _describe_report(report: Any) -> str:
 
 
 def _extract_all(settings: Any) -> tuple[int, int]:
-    """Extract every article without a current record (what flows/extract.py's extract_new does)."""
-    from zoneinfo import ZoneInfo
-
-    from bantin.extract import EXTRACTOR_VERSION, extract_meeting
-    from storage.meetings import articles_to_extract, save_meeting
+    """What flows/extract.py's extract_new does, without Prefect: every article with no
+    record by the current extractor, through the flow's own plain function."""
+    from bantin.extract import EXTRACTOR_VERSION
+    from flows.extract import extract_articles
+    from storage.meetings import articles_to_extract
     from storage.session import session_factory
 
-    zone = ZoneInfo(settings.timezone)
-    meetings = 0
     with session_factory(settings).begin() as session:
         pending = articles_to_extract(session, EXTRACTOR_VERSION)
-        for article in pending:
-            record = extract_meeting(
-                article.text,
-                district=article.district,
-                province=article.province,
-                published=article.published_at.astimezone(zone).date() if article.published_at else None,
-                title=article.title,
-            )
-            save_meeting(session, article.id, record.model_dump(mode="json"), EXTRACTOR_VERSION)
-            meetings += bool(record.is_meeting)
-    return len(pending), meetings
+        counts = extract_articles(session, pending, settings)
+    for error in counts["errors"]:
+        typer.echo(f"      {error}", err=True)
+    return int(counts["articles"]), int(counts["meetings"])
 
 
 def _seed_span(manifest: Path, timezone: str) -> tuple[str, str]:
