@@ -6,6 +6,7 @@ the test fails.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,8 +27,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
+    from server_helpers import record_timing
+
     server = PrefectServer(tmp_path_factory.mktemp("prefect-home"))
+    started = time.monotonic()
     server.start()
+    record_timing("prefect server start -> healthy (SQLite)", time.monotonic() - started)
     try:
         prefect_cli(["work-pool", "create", POOL, "--type", "process"], server.client_env())
         yield server
@@ -43,3 +48,12 @@ def prefect_api(prefect_server: PrefectServer) -> PrefectApi:
 @pytest.fixture(scope="session")
 def work_pool(prefect_server: PrefectServer) -> str:
     return POOL
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    from server_helpers import TIMINGS
+
+    if TIMINGS:
+        terminalreporter.section("Prefect server tests: wall times")
+        for label, seconds in TIMINGS:
+            terminalreporter.write_line(f"{seconds:7.1f} s  {label}")

@@ -1,0 +1,172 @@
+"""The deployed crawl: one flow run per scheduled crawl, optionally fanned out over workers.
+
+    crawl_portals(sources=None, offline=False, max_pages=None, fan_out=False,
+                  batch_size=1, extract=True)            flow "crawl-portals"
+    crawl_portal(sources, offline=False, max_pages=None)  flow "crawl-portal"
+
+`crawl-portals` is what the schedule runs. Without `fan_out` it crawls every portal in
+its own process (flows/crawl.py's body: one task per portal, in parallel with a bound).
+With `fan_out=True` it starts one `crawl-portal/crawl-portal` deployment run per batch of
+`batch_size` portals and waits for them, so the workers of the pool — on as many
+machines as you like, sharing one PostgreSQL app database — split the crawl. Every
+portal crawl holds the global concurrency limit "portal-<id>" (created by
+`python -m flows.serve --create-limits`), so one portal is never crawled by two
+processes at once and the per-host request spacing of one fetcher holds everywhere.
+Then, unless `extract=False`, the new articles are extracted (flows/extract.py).
+
+The crawl itself is flows/crawl.py's; this module only adds the orchestration, which is
+why it calls that flow's body (`.fn`) inside its own run instead of nesting a second
+"crawl-portals" run under the first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_table_artifact
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from bantin.settings import FetchSettings, Settings
+
+CHILD_DEPLOYMENT = "crawl-portal/crawl-portal"
+CHILD_TIMEOUT_S = 3 * 3600  # a batch that takes longer than 3 h is stuck, not slow
+
+
+def _scheduled_label(prefix: str) -> str:
+    """'crawl 2026-11-23 06:00': the scheduled slot in Asia/Ho_Chi_Minh, not the start second."""
+    from zoneinfo import ZoneInfo
+
+    from prefect.runtime import flow_run
+
+    when = flow_run.scheduled_start_time or dt.datetime.now(dt.timezone.utc)
+    local = when.astimezone(ZoneInfo(Settings().timezone))
+    return f"{prefix} {local:%Y-%m-%d %H:%M}"
+
+
+def _parent_run_name() -> str:
+    from prefect.runtime import flow_run
+
+    label = _scheduled_label("crawl")
+    return f"{label} (fan-out)" if flow_run.parameters.get("fan_out") else label
+
+
+def _child_run_name() -> str:
+    from prefect.runtime import flow_run
+
+    sources = flow_run.parameters.get("sources") or []
+    return f"{_scheduled_label('crawl')} {','.join(sources)}"
+
+
+def _batches(ids: list[str], size: int) -> list[list[str]]:
+    if size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {size}")
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+@flow(
+    name="crawl-portal",
+    flow_run_name=_child_run_name,
+    task_runner=ThreadPoolTaskRunner(max_workers=FetchSettings().max_portals_in_parallel),
+)
+def crawl_portal(sources: list[str], offline: bool = False, max_pages: int | None = None) -> dict[str, Any]:
+    """Crawl one batch of portals (a fan-out child of crawl-portals)."""
+    from flows.crawl import crawl_portals as crawl_flow
+
+    if not sources:
+        raise ValueError("crawl-portal needs at least one source id")
+    # use_concurrency_limits=None: flows/crawl.py reads BANTIN_CONCURRENCY_LIMITS, which
+    # deploy/prefect.yaml sets, so deployed runs hold "portal-<id>" and local runs don't.
+    return crawl_flow.fn(
+        sources=sources, offline=offline, max_pages=max_pages, use_concurrency_limits=None
+    )
+
+
+def _fan_out(ids: list[str], batch_size: int, offline: bool, max_pages: int | None) -> list[dict[str, Any]]:
+    """Start one crawl-portal run per batch, then wait for all; returns one row per batch."""
+    from prefect.deployments import run_deployment
+    from prefect.flow_runs import wait_for_flow_run
+    from prefect.runtime import flow_run
+
+    logger = get_run_logger()
+    batches = _batches(ids, batch_size)
+    children = []
+    for batch in batches:
+        child = run_deployment(
+            CHILD_DEPLOYMENT,
+            parameters={"sources": batch, "offline": offline, "max_pages": max_pages},
+            timeout=0,  # create now, wait below: the batches run side by side
+            # A retried parent must find its children, not start the crawl twice.
+            idempotency_key=f"{flow_run.id}:{','.join(batch)}",
+        )
+        logger.info("started %s for %s", child.name, ", ".join(batch))
+        children.append((batch, child))
+    rows = []
+    for batch, child in children:
+        finished = wait_for_flow_run(child.id, timeout=CHILD_TIMEOUT_S)
+        state = finished.state
+        rows.append(
+            {
+                "portals": ", ".join(batch),
+                "flow run": finished.name,
+                "state": state.name if state else "?",
+                "worker": (finished.labels or {}).get("prefect.worker.name", ""),
+                "infrastructure pid": finished.infrastructure_pid or "",
+                "_ok": bool(state and state.is_completed()),
+            }
+        )
+        logger.info("%s (%s) on worker %s: %s", finished.name, ", ".join(batch), rows[-1]["worker"], rows[-1]["state"])
+    return rows
+
+
+@flow(
+    name="crawl-portals",
+    flow_run_name=_parent_run_name,
+    task_runner=ThreadPoolTaskRunner(max_workers=FetchSettings().max_portals_in_parallel),
+)
+def crawl_portals(
+    sources: list[str] | None = None,
+    offline: bool = False,
+    max_pages: int | None = None,
+    fan_out: bool = False,
+    batch_size: int = 1,
+    extract: bool = True,
+) -> dict[str, Any]:
+    """Crawl the portals (default: every enabled one), in this process or fanned out over
+    the pool's workers (`fan_out`, `batch_size` portals per run); then extract new articles."""
+    from bantin.sources import load_sources
+
+    logger = get_run_logger()
+    settings = Settings.from_env()
+    result: dict[str, Any]
+    failed: list[str] = []
+    if fan_out:
+        # Validate ids here, so a typo fails the parent before any child starts.
+        ids = [s.id for s in load_sources(settings.sources_file, only=sources)]
+        rows = _fan_out(ids, batch_size, offline or settings.offline, max_pages)
+        failed = [row["portals"] for row in rows if not row.pop("_ok")]
+        create_table_artifact(
+            table=rows, key="crawl-fan-out", description=f"{len(rows)} crawl-portal runs over {len(ids)} portals"
+        )
+        result = {"fan_out": rows}
+    else:
+        from flows.crawl import crawl_portals as crawl_flow
+
+        result = crawl_flow.fn(
+            sources=sources, offline=offline, max_pages=max_pages, use_concurrency_limits=None
+        )
+    if extract:
+        from flows.extract import extract_new
+
+        # A subflow run of its own ("extract-new"), so its logs and artifact sit apart.
+        result["extract"] = extract_new()
+    if failed:
+        raise RuntimeError(f"crawl-portal runs did not complete for: {'; '.join(failed)}")
+    logger.info("crawl done (%s)", "fan-out" if fan_out else "single process")
+    return result
+
+
+if __name__ == "__main__":
+    crawl_portals(offline=os.environ.get("BANTIN_OFFLINE", "") == "1")
