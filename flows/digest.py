@@ -72,9 +72,14 @@ def weekly_digest(
     districts: list[str] | None = None,
     send: bool = False,
     dry_run: bool = False,
+    smtp_retries: int = SMTP_RETRIES,
+    smtp_retry_delay_s: float | None = None,
 ) -> dict[str, object]:
     """Build and archive the digest (default: the last complete ISO week in
-    Asia/Ho_Chi_Minh); with `send`, mail each subscriber their districts, once."""
+    Asia/Ho_Chi_Minh); with `send`, mail each subscriber their districts, once.
+
+    A mail task retries `smtp_retries` times, after 30 s, 2 min and 10 min (or after
+    `smtp_retry_delay_s` each)."""
     logger = get_run_logger()
     settings = Settings.from_env()
     check_parameters(districts or (), send, dry_run)
@@ -84,7 +89,11 @@ def weekly_digest(
     results: list[DeliveryResult] = []
     if send or dry_run:
         subscribers = load_subscribers(settings.subscribers_file)
-        futures = [mail_digest.submit(rows, settings, s, dry_run) for s in subscribers]
+        mailer = mail_digest.with_options(
+            retries=smtp_retries,
+            retry_delay_seconds=SMTP_RETRY_DELAYS_S if smtp_retry_delay_s is None else smtp_retry_delay_s,
+        )
+        futures = [mailer.submit(rows, settings, s, dry_run) for s in subscribers]
         for subscriber, future in zip(subscribers, futures, strict=True):
             state = future.wait() or future.state
             if state.is_completed():

@@ -1,0 +1,116 @@
+"""The Prefect flow, run for real (ephemeral Prefect API in a subprocess with its own
+home): run name, markdown artifact, one mail task per subscriber, and a retry of the
+mail task after a temporary SMTP failure that still delivers exactly one message."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy.orm import Session
+
+from bantin.settings import PROJECT_ROOT, Settings
+from digest_world import World, local
+from storage.digests import deliveries
+from storage.session import make_engine
+from test_delivery import Inbox, free_port
+
+pytestmark = pytest.mark.server
+
+SCRIPT = r"""
+import json
+from prefect.client.orchestration import get_client
+from flows.digest import weekly_digest
+
+state = weekly_digest(week="2024-W27", send=True, smtp_retry_delay_s=0, return_state=True)
+result = state.result()
+with get_client(sync_client=True) as client:
+    runs = client.read_flow_runs()
+    artifacts = [a for a in client.read_artifacts() if a.key == "weekly-digest"]
+    task_runs = client.read_task_runs()
+print("RESULT " + json.dumps({
+    "state": state.type.value,
+    "name": runs[0].name,
+    "result": result,
+    "artifact": artifacts[0].data if artifacts else None,
+    "tasks": sorted((t.name.rsplit("-", 1)[0], t.state.type.value, t.run_count) for t in task_runs),
+}))
+"""
+
+
+class FlakyInbox(Inbox):
+    """Answers the first message for `flaky` with a temporary failure (451)."""
+
+    def __init__(self, flaky: str) -> None:
+        super().__init__()
+        self.flaky, self.refused = flaky, 0
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001
+        if self.flaky in envelope.rcpt_tos and not self.refused:
+            self.refused += 1
+            return "451 4.3.0 try again later"
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_weekly_digest_flow_mails_each_subscriber_once_with_a_retry(sqlite_settings: Settings, tmp_path: Path) -> None:
+    engine = make_engine(sqlite_settings.resolved_database_url)
+    with Session(engine) as session:
+        world = World(session)
+        world.portal("vl", "Cổng Vĩnh Linh", "Vĩnh Linh", "Quảng Trị")
+        world.portal("hy", "Cổng Hàm Yên", "Hàm Yên", "Tuyên Quang")
+        vl = world.article("vl", "Huyện ủy Vĩnh Linh làm việc với xã Vĩnh Lâm", published=local(2024, 7, 6, 9))
+        world.meeting(vl, meeting_date=dt.date(2024, 7, 5), shortfalls=[("nông thôn mới nâng cao còn chậm", "new_rural_development")])
+        hy = world.article("hy", "Thường trực Huyện ủy làm việc với xã Đức Ninh", published=local(2024, 7, 3, 9))
+        world.meeting(hy, meeting_date=dt.date(2024, 7, 2), directives=[("tập trung thu ngân sách", "budget_investment")])
+        session.commit()
+    subscribers = tmp_path / "subscribers.yaml"
+    subscribers.write_text(
+        "subscribers:\n"
+        "  - {name: An, email: an@example.org, districts: [Vĩnh Linh]}\n"
+        "  - {name: Bình, email: binh@example.org, districts: []}\n",
+        encoding="utf-8",
+    )
+    port = free_port()
+    inbox = FlakyInbox("binh@example.org")
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("BANTIN_", "PREFECT_"))}
+        env.update(
+            PREFECT_HOME=str(tmp_path / "prefect"),
+            PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="240",
+            PREFECT_LOGGING_LEVEL="WARNING",
+            BANTIN_DATA_DIR=str(sqlite_settings.data_dir),
+            BANTIN_DATABASE_URL=sqlite_settings.resolved_database_url,
+            BANTIN_SUBSCRIBERS=str(subscribers),
+            BANTIN_SMTP_HOST="127.0.0.1",
+            BANTIN_SMTP_PORT=str(port),
+            BANTIN_SMTP_SECURITY="none",
+            PYTHONPATH=str(PROJECT_ROOT),
+        )
+        proc = subprocess.run([sys.executable, "-c", SCRIPT], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=480)
+    finally:
+        controller.stop()
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    assert proc.returncode == 0 and lines, proc.stderr[-3000:]
+    out = json.loads(lines[-1].removeprefix("RESULT "))
+    assert out["state"] == "COMPLETED"
+    assert out["name"] == "digest 2024-W27"
+    assert out["result"]["meetings"] == 2 and Path(out["result"]["html"]).name == "2024-W27.html"
+    # One message each; Bình's mail task ran twice (the 451, then the retry).
+    assert sorted(rcpt for rcpts, _ in inbox.messages for rcpt in rcpts) == ["an@example.org", "binh@example.org"]
+    mail_runs = sorted(count for name, state, count in out["tasks"] if name == "mail digest" and state == "COMPLETED")
+    assert mail_runs == [1, 2]
+    artifact = out["artifact"]
+    assert "| Vĩnh Linh | 1 | 1 | 0 |" in artifact and "| Hàm Yên | 1 | 0 | 1 |" in artifact
+    assert "| an@example.org | sent |" in artifact and "| binh@example.org | sent |" in artifact
+    with Session(engine) as session:
+        rows = {r.recipient: (r.status, r.attempts) for r in deliveries(session, "2024-W27")}
+    engine.dispose()
+    assert rows == {"an@example.org": ("sent", 1), "binh@example.org": ("sent", 2)}
