@@ -17,11 +17,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import Table, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.articles import StorageInputError, dialect_insert
 from storage.models import Article, Meeting, MeetingItem, Portal, utcnow
+
+# Core tables: writes skip the ORM's bulk machinery and reuse their compiled statements.
+_meetings: Table = Meeting.__table__  # type: ignore[assignment]
+_items_table: Table = MeetingItem.__table__  # type: ignore[assignment]
 
 ITEM_KINDS: dict[str, str] = {
     "achievements": "achievement",
@@ -210,12 +214,12 @@ def save_meeting(
     existing = session.execute(existing_stmt).one_or_none()
     if existing is None:
         # ON CONFLICT: another worker may insert this article's record at the same moment.
-        inserted = session.execute(
+        stmt = (
             dialect_insert(session, Meeting)
-            .values(article_id=article_id, **values)
-            .on_conflict_do_nothing(index_elements=[Meeting.article_id])  # type: ignore[attr-defined]
-            .returning(Meeting.id)
-        ).scalar_one_or_none()
+            .on_conflict_do_nothing(index_elements=["article_id"])  # type: ignore[attr-defined]
+            .returning(_meetings.c.id)
+        )
+        inserted = session.execute(stmt, {"article_id": article_id, **values}).scalar_one_or_none()
         if inserted is not None:
             _insert_items(session, inserted, items)
             return int(inserted)
@@ -224,15 +228,15 @@ def save_meeting(
     meeting_id, stored_version = existing
     if is_newer_version(stored_version, extractor_version):
         return int(meeting_id)
-    session.execute(update(Meeting).where(Meeting.id == meeting_id).values(**values))
-    session.execute(delete(MeetingItem).where(MeetingItem.meeting_id == meeting_id))
+    session.execute(update(_meetings).where(_meetings.c.id == meeting_id), values)
+    session.execute(delete(_items_table).where(_items_table.c.meeting_id == meeting_id))
     _insert_items(session, meeting_id, items)
     return int(meeting_id)
 
 
 def _insert_items(session: Session, meeting_id: int, items: Sequence[dict[str, Any]]) -> None:
     if items:
-        session.execute(insert(MeetingItem), [{"meeting_id": meeting_id, **item} for item in items])
+        session.execute(insert(_items_table), [{"meeting_id": meeting_id, **item} for item in items])
 
 
 # --- reading ---------------------------------------------------------------------------
