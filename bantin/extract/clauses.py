@@ -114,13 +114,18 @@ _TOPICS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
+# one pass over the clause: the topic whose keywords occur most (ties: the first listed)
+_TOPIC_ANY = re.compile("|".join(f"(?P<{name}>{pat.pattern})" for name, pat in _TOPICS), FLAGS)
+_TOPIC_ORDER = {name: i for i, (name, _) in enumerate(_TOPICS)}
+
+
 def topic_of(text: str) -> str:
-    best, best_n = "administration", 0
-    for name, pat in _TOPICS:
-        n = len(pat.findall(text))
-        if n > best_n:
-            best, best_n = name, n
-    return best
+    counts: dict[str, int] = {}
+    for m in _TOPIC_ANY.finditer(text):
+        counts[m.lastgroup or ""] = counts.get(m.lastgroup or "", 0) + 1
+    if not counts:
+        return "administration"
+    return max(counts, key=lambda k: (counts[k], -_TOPIC_ORDER[k]))
 
 
 @dataclass

@@ -345,8 +345,13 @@ def _titles_after(norm: str, pos: int, limit: int) -> tuple[int, int] | None:
     return (s, e) if e > s else None
 
 
+_PERSON_HINT = rx(rf"\b(?:đồng chí|đ/c|ông|bà)\b|{_TITLE_HEAD}")
+
+
 def persons(norm: str, s: int, e: int, places: set[str]) -> list[PersonSpan]:
     out: list[PersonSpan] = []
+    if not _PERSON_HINT.search(norm, s, e):
+        return out
     taken: list[tuple[int, int]] = []
     for m in _FORM_A.finditer(norm, s, e):
         t = _titles_after(norm, m.end(), e)

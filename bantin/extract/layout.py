@@ -52,7 +52,20 @@ class Line:
     start: int
     end: int
     kind: str  # title, lead, body, caption, chrome
-    sentences: list[tuple[int, int]] = field(default_factory=list)
+    norm: str = field(default="", repr=False)
+    _sentences: list[tuple[int, int]] | None = field(default=None, repr=False)
+
+    @property
+    def sentences(self) -> list[tuple[int, int]]:
+        # segmented on first use: most articles are not meetings and need only the lead's
+        if self._sentences is None:
+            if self.kind in ("lead", "body"):
+                self._sentences = sentences(self.norm, self.start, self.end)
+            elif self.kind in ("title", "caption"):
+                self._sentences = [(self.start, self.end)]
+            else:
+                self._sentences = []
+        return self._sentences
 
 
 @dataclass
@@ -80,13 +93,11 @@ def _is_chrome(s: str) -> bool:
         return True
     if _BULLET.match(s):
         return False
-    letters = [c for c in s if c.isalpha()]
+    n = _words(s)
     # bylines ("Vân Anh", "THANH MAI – MINH KIÊN"), placeholders, menus: a few words, no sentence
-    if _words(s) <= 4 and not _SENT_END.search(s):
+    if n <= 4 and not _SENT_END.search(s):
         return True
-    if _words(s) <= 8 and letters and all(c.isupper() for c in letters):
-        return True
-    return False
+    return n <= 8 and s.isupper()
 
 
 def _is_caption(s: str) -> bool:
@@ -160,11 +171,5 @@ def analyse(norm: str, title: str | None = None) -> Layout:
             have_lead = True
         else:
             kind = "body"
-        lines.append(Line(s, e, kind))
-    # The last body lines may be a byline with a sentence-like shape ("Nguyễn Văn A (TTVH)").
-    for ln in lines:
-        if ln.kind in ("lead", "body"):
-            ln.sentences = sentences(norm, ln.start, ln.end)
-        elif ln.kind in ("title", "caption"):
-            ln.sentences = [(ln.start, ln.end)]
+        lines.append(Line(s, e, kind, norm))
     return Layout(lines)
