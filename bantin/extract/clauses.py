@@ -169,14 +169,47 @@ def split_parts(norm: str, s: int, e: int) -> list[tuple[int, int]]:
     return out
 
 
-def _emit(norm: str, spans: list[tuple[int, int]], s: int, e: int) -> int:
+def _emit(norm: str, spans: list[tuple[int, int]], s: int, e: int, *, problems: bool = False) -> int:
     n = 0
     for a, b in split_parts(norm, s, e):
-        c = clean(norm, a, b)
-        if c:
-            spans.append(c)
-            n += 1
+        for x, y in (_split_problems(norm, a, b) if problems else [(a, b)]):
+            c = clean(norm, x, y)
+            if c:
+                spans.append(c)
+                n += 1
     return n
+
+
+_SUBJECT_START = rx(r"(?:công tác|việc|tỷ lệ|chất lượng|tình trạng|tiến độ|hoạt động|một số|nhiều)\b")
+
+
+def _split_problems(norm: str, s: int, e: int) -> list[tuple[int, int]]:
+    """'A còn chậm, B chưa đột phá' -> two problems: a comma starts a new one when what
+    follows has its own subject and problem predicate and what precedes already had one."""
+    pieces: list[tuple[int, int]] = []
+    i = s
+    for m in re.finditer(r",\s+", norm[s:e]):
+        pieces.append((i, s + m.start()))
+        i = s + m.end()
+    pieces.append((i, e))
+    groups: list[list[tuple[int, int, bool]]] = []
+    for a, b in pieces:
+        neg = _NEG.search(norm, a, b)
+        own = bool(neg) and neg.start() - a >= 8 and len(norm[a:b].split()) >= 4
+        if groups and own and any(p[2] for p in groups[-1]):
+            # "..., công tác kiểm tra, giám sát chưa ...": a subject begun before the comma moves along
+            prev = groups[-1]
+            last_neg = max(i for i, p in enumerate(prev) if p[2])
+            cut = next((i for i in range(last_neg + 1, len(prev)) if _SUBJECT_START.match(norm, prev[i][0], prev[i][1])), None)
+            moved = prev[cut:] if cut is not None else []
+            if cut is not None:
+                del prev[cut:]
+            groups.append([*moved, (a, b, True)])
+        elif groups:
+            groups[-1].append((a, b, bool(neg)))
+        else:
+            groups.append([(a, b, bool(neg))])
+    return [(g[0][0], g[-1][1]) for g in groups]
 
 
 def _directive_content(norm: str, s: int, e: int) -> tuple[int, int] | None:
@@ -229,8 +262,10 @@ def find_clauses(layout: Layout, norm: str) -> Found:
     for ln in lines:
         text = norm[ln.start : ln.end]
         if list_mode and (_BULLET.match(text) or re.match(fold(r"^\W*(?:một|hai|ba|bốn|năm|sáu|thứ \w+) là\b"), text, re.I)):
-            target = found.shortfalls if list_mode == "shortfall" else found.directives
-            _emit(norm, target, ln.start, ln.end)
+            if list_mode == "shortfall":
+                _emit(norm, found.shortfalls, ln.start, ln.end, problems=True)
+            else:
+                _emit(norm, found.directives, ln.start, ln.end)
             continue
         list_mode = None
         if ln.kind == "lead":
@@ -250,10 +285,10 @@ def find_clauses(layout: Layout, norm: str) -> Found:
                 if m and not _DIR_TRIGGER.search(norm, a, m.start()):
                     for x, y in parts[:i]:
                         if _NEG.search(norm, x, y) and not _GENERIC_SF.search(norm, x, y):
-                            _emit(norm, found.shortfalls, x, y)
-                    _emit(norm, found.shortfalls, m.end(), b)
+                            _emit(norm, found.shortfalls, x, y, problems=True)
+                    _emit(norm, found.shortfalls, m.end(), b, problems=True)
                     for x, y in parts[i + 1 :]:
-                        _emit(norm, found.shortfalls, x, y)
+                        _emit(norm, found.shortfalls, x, y, problems=True)
                     if m.end() >= b - 1:
                         list_mode = "shortfall"
                     listed = True
@@ -277,7 +312,7 @@ def find_clauses(layout: Layout, norm: str) -> Found:
             if ((sf_para or _CONTRAST.search(sent)) and _NEG.search(sent)) or _STRONG_NEG.search(sent):
                 for a, b in parts:
                     if _NEG.search(norm, a, b) and not _GENERIC_SF.search(norm, a, b):
-                        _emit(norm, found.shortfalls, a, b)
+                        _emit(norm, found.shortfalls, a, b, problems=True)
                 continue
             # 4. results
             if _POS.search(sent) and not _PRAISE.search(sent) and not _NEG.search(sent):
