@@ -128,3 +128,73 @@ def test_digest_fits_phone_and_desk_and_runs_no_article_script(page: Page, tmp_p
     shots.mkdir(exist_ok=True)
     for png in tmp_path.glob("digest-*.png"):
         shutil.copy(png, shots / png.name)
+
+
+def _seed_pages() -> list[tuple[dict[str, Any], bytes]]:
+    """Each seed's article page as the offline portal serves it."""
+    import asyncio
+
+    import httpx
+    import yaml
+
+    from bantin.fixtures.routing import offline_transport
+    from bantin.settings import PROJECT_ROOT
+
+    seeds = yaml.safe_load((PROJECT_ROOT / "seeds" / "manifest.yaml").read_text(encoding="utf-8"))["seeds"]
+
+    async def fetch() -> list[tuple[dict[str, Any], bytes]]:
+        async with httpx.AsyncClient(transport=offline_transport()) as client:
+            pages = []
+            for seed in seeds:
+                response = await client.get(seed["url"])
+                response.raise_for_status()
+                pages.append((seed, response.content))
+            return pages
+
+    return asyncio.run(fetch())
+
+
+# Is an element holding the clause's first words inside the viewport? (a text fragment
+# scrolls its match into view; without a match the page stays at the top)
+_IN_VIEW = """(words => {
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (n.nodeValue.replace(/\\s+/g, ' ').includes(words)) {
+      const r = n.parentElement.getBoundingClientRect();
+      return r.bottom > 0 && r.top < window.innerHeight;
+    }
+  }
+  return null;
+})(%s)"""
+
+
+def test_quote_links_scroll_to_the_sentence_on_the_portal_page(page: Page, tmp_path: Path) -> None:
+    """Every shortfall/directive the extractor quotes from a seed page, linked as the
+    digest links it, lands on its sentence in a real browser."""
+    from bantin.digest.links import link_to_quote
+    from bantin.extract import extract_meeting
+    from bantin.parse import parse_article
+
+    checked = scrolled = 0
+    for n, (seed, body) in enumerate(_seed_pages()):
+        path = tmp_path / f"seed-{n}.html"
+        path.write_bytes(body)
+        parsed = parse_article(body.decode("utf-8", "replace"), seed["url"], seed["family"])
+        record = extract_meeting(parsed.text, district=seed["district"], province=seed["province"], title=parsed.title)
+        clauses = [*record.shortfalls, *record.directives]
+        assert clauses, seed["file"]
+        clauses = clauses if len(clauses) <= 6 else [*clauses[:3], *clauses[-3:]]  # keeps the test short
+        # The control: a fragment matching nothing leaves the page at its top.
+        page.open(link_to_quote(path.as_uri(), "không có câu này trong bài"), 375, 300)
+        assert page.eval("window.scrollY") == 0
+        for clause in clauses:
+            page.open("about:blank", 375, 300)
+            page.open(link_to_quote(path.as_uri(), clause.text), 375, 300)
+            first_words = " ".join(clause.text.split()[:8])  # enough words to be unique on the page
+            deadline = time.monotonic() + 3
+            while not page.eval(_IN_VIEW % json.dumps(first_words)) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert page.eval(_IN_VIEW % json.dumps(first_words)), f"{seed['file']}: {clause.text[:60]!r} not scrolled into view"
+            checked += 1
+            scrolled += page.eval("window.scrollY") > 0
+    assert checked >= 15 and scrolled >= checked // 2  # most quotes sit below the first screen
