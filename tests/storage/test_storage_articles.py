@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -24,7 +25,9 @@ from storage.articles import (
     save_snapshot,
     upsert_portals,
 )
+from bantin.settings import Settings
 from storage.models import Article, PageSnapshot, Portal
+from storage.session import session_factory
 from storage_testdata import ICT, PORTALS, seed_article
 
 
@@ -190,3 +193,33 @@ def test_article_needs_a_known_portal(session: Session) -> None:
 
     with pytest.raises(IntegrityError):
         insert_articles(session, [NewArticle(portal_id="nowhere", url="https://x.gov.vn/a", title="t", text="x")])
+
+
+def test_concurrent_crawls_store_each_url_once(settings: Settings) -> None:
+    """Parallel Prefect tasks inserting overlapping URLs: no lock error, one row per URL."""
+    factory = session_factory(settings)
+    with factory.begin() as session:
+        upsert_portals(session, PORTALS)
+    errors: list[BaseException] = []
+
+    def crawl(worker: int) -> None:
+        try:
+            for round_ in range(5):
+                urls = [f"https://vinhlinh.quangtri.gov.vn/a/{(worker * 3 + round_ + j) % 12}" for j in range(4)]
+                with factory.begin() as session:
+                    known_urls(session, urls)
+                    ids = insert_articles(session, [seed_article(url) for url in urls])
+                    for url, article_id in zip(urls, ids, strict=True):
+                        save_snapshot(session, url, url.encode(), article_id=article_id)
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    workers = [threading.Thread(target=crawl, args=(n,)) for n in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    with factory() as session:
+        assert count(session, Article) == 12
+        assert count(session, PageSnapshot) == 12
