@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from bantin.dedup import DedupIndex, Fingerprint, Known, add_rows, fingerprint
+from bantin.dedup import DedupIndex, Fingerprint, Known, add_rows, fingerprint, same_figures
 from bantin.fetch import FetchError, Fetcher, FetchRecord, FetchResult, RetriesExhausted, RobotsDisallowed, recording
 from bantin.parse import ParsedArticle, parse_article, parse_listing
 from bantin.settings import Settings
@@ -92,8 +92,19 @@ class ArticleStore:
         self.index = DedupIndex()
 
     async def run(self, fn: Callable[[Session], Any]) -> Any:
+        """Run a writing step in a thread, holding the store lock."""
+
         def work() -> Any:
             with self.lock, self.factory.begin() as session:
+                return fn(session)
+
+        return await asyncio.to_thread(work)
+
+    async def read(self, fn: Callable[[Session], Any]) -> Any:
+        """Run a read in a thread; no lock (SQLite WAL and PostgreSQL readers never wait on the writer)."""
+
+        def work() -> Any:
+            with self.factory() as session:
                 return fn(session)
 
         return await asyncio.to_thread(work)
@@ -103,12 +114,12 @@ class ArticleStore:
     async def known_urls(self, urls: Sequence[str]) -> set[str]:
         from storage.articles import known_urls
 
-        return await self.run(lambda s: known_urls(s, urls)) if urls else set()
+        return await self.read(lambda s: known_urls(s, urls)) if urls else set()
 
     async def validators(self, url: str) -> tuple[str | None, str | None]:
         from storage.crawl import get_validators
 
-        found = await self.run(lambda s: get_validators(s, [url]))
+        found = await self.read(lambda s: get_validators(s, [url]))
         return found.get(url, (None, None))
 
     async def save_validators(self, items: list[tuple[str, str | None, str | None]]) -> None:
@@ -128,52 +139,57 @@ class ArticleStore:
     # -- the store step
 
     def _store(self, session: Session, portal_id: str, items: list[tuple[FetchResult, ParsedArticle, Fingerprint]]) -> tuple[int, int]:
-        from storage.articles import NewArticle, insert_articles_reporting, mark_duplicate, save_snapshot
-        from storage.crawl import dedup_rows
+        from storage.articles import NewArticle, insert_articles_reporting, mark_duplicate
+        from storage.crawl import article_text, dedup_rows, link_duplicate, save_snapshots
 
         add_rows(self.index, dedup_rows(session, self.index.high_water))
+        # One multi-row insert for the batch (duplicates are rare: linked afterwards).
+        inserted = insert_articles_reporting(
+            session,
+            [
+                NewArticle(
+                    portal_id=portal_id,
+                    url=result.url,
+                    title=parsed.title,
+                    text=parsed.text,
+                    published_at=parsed.published_at,
+                    byline=(parsed.byline or None) and parsed.byline[:300],
+                    captions=parsed.captions,
+                    content_hash=fp.content_hash,
+                    minhash=fp.minhash_bytes,
+                )
+                for result, parsed, fp in items
+            ],
+        )
+        save_snapshots(
+            session,
+            [
+                (result.url, result.content, result.status, result.content_type, result.encoding, row.id)
+                for (result, _, _), row in zip(items, inserted)
+            ],
+        )
         created = duplicates = 0
-        for result, parsed, fp in items:
-            decision = self.index.decide(fp, parsed.published_at, self.index.high_water + 1)
-            (inserted,) = insert_articles_reporting(
-                session,
-                [
-                    NewArticle(
-                        portal_id=portal_id,
-                        url=result.url,
-                        title=parsed.title,
-                        text=parsed.text,
-                        published_at=parsed.published_at,
-                        byline=(parsed.byline or None) and parsed.byline[:300],
-                        captions=parsed.captions,
-                        content_hash=fp.content_hash,
-                        minhash=fp.minhash_bytes,
-                        duplicate_of=decision.duplicate_of,
-                    )
-                ],
-            )
-            save_snapshot(
-                session,
-                result.url,
-                result.content,
-                status=result.status,
-                content_type=result.content_type,
-                encoding=result.encoding,
-                article_id=inserted.id,
-            )
-            if not inserted.created:
-                continue  # another process stored this URL meanwhile
+        # In order, so a copy later in the same batch finds the original earlier in it.
+        for (result, parsed, fp), row in zip(items, inserted):
+            if not row.created:
+                continue  # already stored (another process, or the same URL twice)
             created += 1
+
+            def verify(candidate: int, text: str = parsed.text) -> bool:
+                return same_figures(text, article_text(session, candidate))
+
+            decision = self.index.decide(fp, parsed.published_at, row.id, verify)
             self.index.add(
-                Known(inserted.id, parsed.published_at, decision.duplicate_of, fp.content_hash),
+                Known(row.id, parsed.published_at, decision.duplicate_of, fp.content_hash),
                 fp.minhash if fp.near_comparable else None,
             )
             if decision.duplicate_of is not None:
+                link_duplicate(session, row.id, decision.duplicate_of)
                 duplicates += 1
             elif decision.adopt is not None:
                 # The new article is the earlier one: the stored copy (and its copies) point to it.
-                mark_duplicate(session, decision.adopt, inserted.id)
-                self.index.relink(decision.adopt, inserted.id)
+                mark_duplicate(session, decision.adopt, row.id)
+                self.index.relink(decision.adopt, row.id)
                 duplicates += 1
         return created, duplicates
 

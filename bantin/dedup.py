@@ -16,7 +16,7 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +56,25 @@ def normalise_text(text: str) -> str:
 def content_hash(text: str) -> str:
     """sha256 of the normalised body: equal for copies differing only in spacing, case, marks placement."""
     return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
+
+
+_NUMBER = re.compile(r"\d+(?:[.,/:]\d+)*")
+# Share of the smaller article's numbers the other must contain to be the same story.
+NUMBERS_CONTAINMENT = 0.8
+
+
+def numbers_of(text: str) -> set[str]:
+    """Dates, figures and percentages: what tells two reports of the same template apart."""
+    return set(_NUMBER.findall(text))
+
+
+def same_figures(a: str, b: str) -> bool:
+    """Near-duplicate guard: a republished copy keeps the original's dates and figures
+    (a trimmed copy keeps a subset); two meetings written from one template do not."""
+    na, nb = numbers_of(a), numbers_of(b)
+    if not na or not nb:
+        return not na and not nb
+    return len(na & nb) / min(len(na), len(nb)) >= NUMBERS_CONTAINMENT
 
 
 def shingles(text: str, k: int = SHINGLE_SYLLABLES) -> set[bytes]:
@@ -166,7 +185,9 @@ class DedupIndex:
             seen.add(article_id)
             article_id = parent
 
-    def matches(self, fp: Fingerprint) -> tuple[set[int], str | None]:
+    def matches(self, fp: Fingerprint, verify: Callable[[int], bool] | None = None) -> tuple[set[int], str | None]:
+        """Stored articles `fp` duplicates: same body hash, or MinHash Jaccard >= threshold
+        and `verify(candidate id)` (e.g. same_figures on the two texts)."""
         exact = self._by_hash.get(fp.content_hash)
         if exact is not None:
             return {exact}, "exact"
@@ -177,11 +198,19 @@ class DedupIndex:
             for key in self._lsh.query(fp.minhash)
             if fp.minhash.jaccard(self._minhash[int(key)]) >= self.threshold
         }
+        if verify is not None:
+            found = {i for i in found if verify(i)}
         return found, ("near" if found else None)
 
-    def decide(self, fp: Fingerprint, published_at: dt.datetime | None, new_id_hint: int) -> Decision:
+    def decide(
+        self,
+        fp: Fingerprint,
+        published_at: dt.datetime | None,
+        new_id_hint: int,
+        verify: Callable[[int], bool] | None = None,
+    ) -> Decision:
         """`new_id_hint` orders the new article after every stored one on equal dates."""
-        found, kind = self.matches(fp)
+        found, kind = self.matches(fp, verify)
         if not found:
             return Decision(None, None, None)
         roots = {self.root(i) for i in found}

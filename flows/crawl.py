@@ -92,8 +92,14 @@ def crawl_portals(
     offline: bool = False,
     max_pages: int | None = None,
     use_concurrency_limits: bool | None = None,
+    task_retries: int = TASK_RETRIES,
+    task_retry_delay_s: float = TASK_RETRY_DELAYS_S[0],
 ) -> dict[str, Any]:
-    """Crawl the given source ids (default: every enabled source); returns the run's summary."""
+    """Crawl the given source ids (default: every enabled source); returns the run's summary.
+
+    A portal that cannot be listed is retried `task_retries` times within the run, then
+    reported (fetch log, artifact) and simply crawled again by the next run.
+    """
     from prefect.runtime import flow_run
 
     from bantin.crawl import finish_run, start_run
@@ -107,8 +113,9 @@ def crawl_portals(
     # Bad configuration fails here, before any request (SourcesError names file and line).
     selected = load_sources(settings.sources_file, only=sources)
     run_id = start_run(settings, selected, flow_run_id=str(flow_run.id) if flow_run.id else None)
+    portal_task = crawl_portal_task.with_options(retries=task_retries, retry_delay_seconds=task_retry_delay_s)
     futures = [
-        crawl_portal_task.submit(
+        portal_task.submit(
             source,
             settings,
             run_id,

@@ -7,6 +7,8 @@ storage.articles.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -14,8 +16,8 @@ from typing import Any, Protocol
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
-from storage.articles import dialect_insert
-from storage.models import Article, CrawlRun, FetchLog, HttpCacheEntry, utcnow
+from storage.articles import canonical_url, dialect_insert
+from storage.models import Article, CrawlRun, FetchLog, HttpCacheEntry, PageSnapshot, utcnow
 
 
 REFUSED_PREFIX = "refused:"
@@ -171,3 +173,44 @@ def dedup_rows(
         .order_by(Article.id)
     )
     return [tuple(row) for row in session.execute(stmt)]  # type: ignore[misc]
+
+
+def article_text(session: Session, article_id: int) -> str:
+    """The stored body of one article (near-duplicate candidates are checked on their text)."""
+    return session.execute(select(Article.text).where(Article.id == article_id)).scalar_one_or_none() or ""
+
+
+def link_duplicate(session: Session, article_id: int, original_id: int) -> None:
+    """Point a just-inserted article (nothing points at it yet) at its original (a root)."""
+    session.execute(update(Article).where(Article.id == article_id).values(duplicate_of=original_id))
+
+
+def save_snapshots(
+    session: Session, rows: Sequence[tuple[str, bytes, int, str | None, str | None, int | None]]
+) -> int:
+    """Raw pages of one store batch, zlib-compressed: (url, body, status, content type, encoding, article id).
+
+    Same semantics as storage.articles.save_snapshot (idempotent on canonical URL + body
+    hash) in one statement for the batch.
+    """
+    now = utcnow()
+    values = {}
+    for url, body, status, content_type, encoding, article_id in rows:
+        canonical = canonical_url(url)
+        digest = hashlib.sha256(body).hexdigest()
+        values[(canonical, digest)] = {
+            "url": canonical,
+            "sha256": digest,
+            "body_zlib": zlib.compress(body, 6),
+            "status": status,
+            "content_type": content_type,
+            "encoding": encoding,
+            "article_id": article_id,
+            "fetched_at": now,
+        }
+    if values:
+        stmt = dialect_insert(session, PageSnapshot).on_conflict_do_nothing(  # type: ignore[attr-defined]
+            index_elements=[PageSnapshot.url, PageSnapshot.sha256]
+        )
+        session.execute(stmt, list(values.values()))
+    return len(values)
