@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from storage.models import Article, PageSnapshot, Portal, utcnow
 
 _articles: Table = Article.__table__  # type: ignore[assignment]
+_snapshots: Table = PageSnapshot.__table__  # type: ignore[assignment]
 
 # Rows per INSERT statement / IN list: well under SQLite's 32766 bound variables and
 # PostgreSQL's 65535, while keeping round trips few.
@@ -394,8 +395,7 @@ def save_snapshot(
         )
     ).one()
     if article_id is not None and stored_article is None:
-        snapshots = PageSnapshot.__table__
-        session.execute(update(snapshots).where(snapshots.c.id == snapshot_id).values(article_id=article_id))
+        session.execute(update(_snapshots).where(_snapshots.c.id == snapshot_id).values(article_id=article_id))
     return int(snapshot_id)
 
 

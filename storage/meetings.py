@@ -67,6 +67,25 @@ class MeetingRecordDict(TypedDict, total=False):
     directives: list[ItemDict | str]
 
 
+class StoredRecordDict(TypedDict):
+    """A record as `meeting_record` reads it back: every key present, items as dicts."""
+
+    is_meeting: bool
+    meeting_date: str | None
+    district: str | None
+    province: str | None
+    kind: str | None
+    host_body: str | None
+    chair: PersonDict | None
+    officials: list[PersonDict]
+    communes: list[str]
+    commune_codes: list[Any]
+    period: str | None
+    achievements: list[ItemDict]
+    shortfalls: list[ItemDict]
+    directives: list[ItemDict]
+
+
 # --- versions --------------------------------------------------------------------------
 
 
@@ -343,7 +362,7 @@ def articles_to_extract(
     )
 
 
-def meeting_record(session: Session, article_id: int) -> MeetingRecordDict | None:
+def meeting_record(session: Session, article_id: int) -> StoredRecordDict | None:
     """The stored record of an article in the gold shape (plus achievements), or None."""
     meeting = session.execute(select(Meeting).where(Meeting.article_id == article_id)).scalar_one_or_none()
     if meeting is None:
@@ -351,7 +370,7 @@ def meeting_record(session: Session, article_id: int) -> MeetingRecordDict | Non
     items = session.execute(
         select(MeetingItem).where(MeetingItem.meeting_id == meeting.id).order_by(MeetingItem.position)
     ).scalars()
-    record: MeetingRecordDict = {
+    record: StoredRecordDict = {
         "is_meeting": meeting.is_meeting,
         "meeting_date": meeting.meeting_date.isoformat() if meeting.meeting_date else None,
         "district": meeting.district,
@@ -359,7 +378,7 @@ def meeting_record(session: Session, article_id: int) -> MeetingRecordDict | Non
         "kind": meeting.kind,
         "host_body": meeting.host_body,
         "chair": {"name": meeting.chair_name, "title": meeting.chair_title} if meeting.chair_name else None,
-        "officials": meeting.officials,
+        "officials": [PersonDict(name=p["name"], title=p.get("title")) for p in meeting.officials],
         "communes": meeting.communes,
         "commune_codes": meeting.commune_codes,
         "period": meeting.period,
