@@ -53,8 +53,8 @@ _IMP_ANY = rx(rf"\b{_IMPERATIVE}\b")
 _EARLY_MODAL = rx(r"(?:\S+\s+){0,6}?(?:cần|phải|cần phải)\s")
 _TASK_LIST = rx(r"(?:nhiệm vụ|nội dung|giải pháp|công việc)[^:.]{0,100}:\s*")
 _DIR_LIST = rx(
-    r"(?:một số|các|những)\s+(?:nội dung|nhiệm vụ|giải pháp|vấn đề|công việc)[^.:;]{0,50}?"
-    r"\s+(?:như|sau|gồm|là|với các nội dung)\s*:?\s*"
+    r"(?:một số|các|những|hai|ba|bốn|năm|sáu|bảy|\d+)\s+(?:nội dung|nhiệm vụ|giải pháp|vấn đề|công việc|yêu cầu)"
+    r"(?:[^.:;]{0,50}?\s+(?:như|sau|gồm|là|với các nội dung)\s*:?|[^.:;]{0,50}?:)\s*"
 )
 _LIST_BACK = rx(r"(?:,\s*đồng thời|;|,\s*và)\s*")
 _SF_LIST = rx(
@@ -65,7 +65,8 @@ _SF_PARA = rx(r"\b(?:tuy nhiên|tuy vậy|tuy thế|dù vậy|hạn chế|tồn 
 _CONTRAST = rx(r"\b(?:tuy nhiên|tuy vậy|tuy thế|dù vậy|nhưng|song|bên cạnh đó|mặt khác)\b")
 _NEG = rx(
     r"\bchưa\b|\bcòn\s+(?:rất\s+|khá\s+)?(?:chậm|thấp|hạn chế|cao|nhiều|yếu|nhỏ|khó khăn|thiếu|bất cập|tồn tại|"
-    r"xảy ra|diễn biến|phức tạp|ít|lúng túng|nể nang|né tránh|đạt thấp|hình thức|chồng chéo)|\bđạt thấp\b|"
+    r"xảy ra|diễn biến|phức tạp|ít|lúng túng|nể nang|né tránh|đạt thấp|hình thức|chồng chéo|chung chung|"
+    r"dàn trải|chậm trễ|manh mún|đơn điệu|thụ động)|\bđạt thấp\b|"
     r"\btỷ lệ thấp\b|\bkhông đạt\b|\byếu kém\b|\bbất cập\b|\bchậm tiến độ\b|\bthiếu\s+(?:quyết liệt|chặt chẽ|đồng bộ)|"
     r"\bcòn vướng mắc\b|\bvẫn (?:còn )?(?:diễn ra|xảy ra|tiếp diễn)\b|\bmới (?:chỉ )?đạt\b"
 )
@@ -87,10 +88,11 @@ _PRAISE = rx(r"\b(?:đánh giá cao|ghi nhận|biểu dương|đánh gia cao|gi 
 _PREFIX = rx(
     r"(?:[-–+•*]\s*|\d{1,2}[.)]\s*|[a-zđ][.)]\s+|(?:một|hai|ba|bốn|năm|sáu|bảy|tám|chín|mười) là\s*[,:]?\s*|"
     r"thứ (?:nhất|hai|ba|tư|năm|sáu|bảy|tám)\s*[,:]?\s*|trong đó\s*[,:]?\s*|đồng thời\s*,?\s*|"
-    r"đặc biệt(?: là)?\s*,?\s*|bên cạnh đó\s*,?\s*|ngoài ra\s*,?\s*|mặt khác\s*,?\s*|cụ thể\s*,?\s*|"
+    r"đặc biệt(?: là\s*,?|\s*,)\s*|bên cạnh đó\s*,?\s*|ngoài ra\s*,?\s*|mặt khác\s*,?\s*|cụ thể\s*,\s*|"
     r"tuy nhiên\s*,?\s*|tuy vậy\s*,?\s*|song\s*,\s*|(?:đối với|về)\s+[^,.;:]{1,70},\s*|[,;:.…\s]+|"
     # "Hội nghị cũng nhận định ...": who said it is not part of the problem named
-    r"(?:[^,.;:]{0,40}?\s)?(?:cũng\s+)?(?:thẳng thắn\s+)?(?:nhận định|nhận thấy|cho rằng|chỉ ra|chỉ rõ|nêu rõ|thừa nhận)"
+    r"(?:(?:hội nghị|đoàn công tác|đoàn kiểm tra|đoàn|các đại biểu|đại biểu|báo cáo|ý kiến|đồng chí)[^,.;:]{0,30}?\s)?"
+    r"(?:cũng\s+)?(?:thẳng thắn\s+)?(?:nhận định|nhận thấy|cho rằng|chỉ ra|chỉ rõ|nêu rõ|thừa nhận)"
     r"\s*(?:rằng\s*)?:?\s+)"
 )
 _CUT_TAIL = rx(r",\s*(?:qua đó|nhằm|góp phần)\b")
