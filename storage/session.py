@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -180,6 +181,16 @@ def session_factory(settings: Settings) -> sessionmaker[Session]:
     the `with factory.begin()` block commits.
     """
     return sessionmaker(bind=get_engine(settings), expire_on_commit=False)
+
+
+def _after_fork_in_child() -> None:
+    # A forked child must not use the parent's pooled connections (SQLAlchemy's advice):
+    # drop them from the pools without closing them under the parent's feet.
+    for engine in _engines.values():
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def dispose_engines() -> None:
