@@ -300,6 +300,10 @@ def find_clauses(layout: Layout, norm: str) -> Found:
             # 2. in the conclusion: tasks
             if region:
                 dc = _directive_content(norm, s, e)
+                if dc is not None and ends_colon and not _IMP_ANY.search(norm, dc[0], dc[1]):
+                    dc = None  # "yêu cầu trong 6 tháng cuối năm:": a heading, the tasks follow
+                    list_mode = "directive"
+                    continue
                 if dc is not None:
                     for a, b in _drop_list_intro(norm, dc[0], dc[1], _DIR_LIST):
                         n_dirs += _emit(norm, found.directives, a, b)

@@ -63,3 +63,25 @@ def test_article(path: Path, scorer: ModuleType) -> None:
         assert f1 >= 0.85, f"{path.name}: {kind} F1 {f1:.2f}\n" + "\n".join(i["text"] for i in out[kind])
     if not expected["is_meeting"]:
         assert not (out["shortfalls"] or out["directives"] or out["achievements"])
+
+
+def test_every_fixture_portal_article_extracts_with_verbatim_quotes() -> None:
+    """The fixture portals' articles (meetings, festivals, notices...): no failure, and
+    every quote is the text at its offsets; non-meetings carry no clauses."""
+    from bantin.fixtures.portals import load_portals
+
+    seen = meetings = 0
+    for portal in load_portals():
+        for article in portal.articles:
+            text = article.text
+            record = extract_meeting(text, district=portal.district, province=portal.province,
+                                     published=article.published_at.date(), title=article.title)
+            seen += 1
+            meetings += record.is_meeting
+            for clause in [*record.achievements, *record.shortfalls, *record.directives]:
+                assert text[clause.start : clause.end] == clause.text, (portal.id, article.path)
+            if not record.is_meeting:
+                assert not (record.shortfalls or record.directives), (portal.id, article.path)
+            elif record.meeting_date is not None:
+                assert record.meeting_date <= article.published_at.date(), (portal.id, article.path)
+    assert seen >= 20 and 0 < meetings < seen
