@@ -120,7 +120,7 @@ def host_body(layout: Layout, norm: str) -> Span | None:
 
 # ---------------------------------------------------------------- dates
 _DATE = rx(
-    r"(?<![\w/])(?:(?:sáng|chiều|tối|trưa)(?:\s+nay)?\s+(?:ngày\s+)?|ngày\s+|hôm\s+)"
+    r"(?<![\w/])(?:(?:sáng|chiều|tối|trưa)(?:\s+nay)?\s+\(?(?:ngày\s+)?|ngày\s+|hôm\s+(?:nay\s+)?\(?)"
     r"(\d{1,2})\s*[/\-.]\s*(\d{1,2})(?:\s*[/\-.]\s*(\d{4}))?(?![\d/])"
 )
 _DATE_WORDS = rx(r"(?<![\w/])ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})(?:\s+năm\s+(\d{4}))?")

@@ -26,7 +26,8 @@ _CHROME = re.compile(
     fold(
         r"^\W*(?:skip to (?:main )?content|chuyển đến nội dung|chi tiết\s*[-–|:]|trang chủ\b|in bài\b|"
         r"bản in\b|chia sẻ\b|lượt xem|số lượt|(?:hinh)+\W*$|%image|đăng ngày\b|ngày đăng\b|cập nhật\b|"
-        r"nguồn\s*:|tác giả\s*:|(?:thứ (?:hai|ba|tư|năm|sáu|bảy)|chủ nhật)\s*[,\-–]?\s*\d{1,2}\s*[/\-]\s*\d{1,2}\s*[/\-]\s*\d{2,4})"
+        r"nguồn\s*:|tác giả\s*:|cổng thông tin|trang thông tin điện tử|cổng ttđt|bản quyền|©|"
+        r"liên hệ\s*:|điện thoại\s*:|email\s*:|địa chỉ\s*:|chịu trách nhiệm|lượt truy cập|đang truy cập|(?:thứ (?:hai|ba|tư|năm|sáu|bảy)|chủ nhật)\s*[,\-–]?\s*\d{1,2}\s*[/\-]\s*\d{1,2}\s*[/\-]\s*\d{2,4})"
     ),
     re.I,
 )
