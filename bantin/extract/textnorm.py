@@ -20,6 +20,7 @@ _TONE = {
 for _k, _v in list(_TONE.items()):
     _TONE[_k[0].upper() + _k[1]] = _v[0].upper() + _v[1]
     _TONE[_k.upper()] = _v.upper()
+_CLUSTER = re.compile(r".[\u0300-\u036f\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+", re.S)
 _TONE_RE = re.compile("|".join(sorted(_TONE, key=len, reverse=True)))
 
 
@@ -69,19 +70,24 @@ def normalise(text: str) -> NormText:
     if unicodedata.is_normalized("NFC", text):
         # Fast path: the tone fold swaps characters two for two, so offsets are unchanged.
         return NormText(text, _TONE_RE.sub(lambda m: _TONE[m.group(0)], text), None)
+    # Only base+combining-mark clusters change under NFC (Vietnamese NFD: U+0300-U+036F).
     out: list[str] = []
     index: list[int] = []
-    i, n = 0, len(text)
-    while i < n:
-        j = i + 1
-        while j < n and unicodedata.combining(text[j]):
-            j += 1
-        seg = unicodedata.normalize("NFC", text[i:j])
-        for k, ch in enumerate(seg):
-            out.append(ch)
-            # a cluster composed to fewer chars maps each to the cluster start
-            index.append(i if len(seg) < j - i else min(i + k, j - 1))
-        i = j
+    pos = 0
+    for m in _CLUSTER.finditer(text):
+        if m.start() > pos:
+            out.append(text[pos : m.start()])
+            index.extend(range(pos, m.start()))
+        comp = unicodedata.normalize("NFC", m.group(0))
+        out.append(comp)
+        # a cluster composed to one char maps to its base; an uncomposable one keeps its chars
+        index.extend([m.start()] * len(comp) if len(comp) < len(m.group(0)) else range(m.start(), m.end()))
+        pos = m.end()
+    out.append(text[pos:])
+    index.extend(range(pos, len(text)))
     norm = "".join(out)
+    if not unicodedata.is_normalized("NFC", norm):  # rare singletons (e.g. U+212B): give up on exact mapping
+        norm = unicodedata.normalize("NFC", norm)
+        index = [min(i, len(text) - 1) for i in range(len(norm))]
     folded = _TONE_RE.sub(lambda m: _TONE[m.group(0)], norm)
     return NormText(text, folded, index)
