@@ -270,11 +270,15 @@ def find_clauses(layout: Layout, norm: str) -> Found:
                 _emit(norm, found.directives, ln.start, ln.end)
             continue
         list_mode = None
+        sents = ln.sentences
         if ln.kind == "lead":
-            continue
+            # the lead says who met whom; a text without paragraph breaks holds the whole report in it
+            if len(sents) <= 4:
+                continue
+            sents = sents[2:]
         sf_para = bool(_SF_PARA.search(text))
         n_dirs = 0
-        for s, e in ln.sentences:
+        for s, e in sents:
             sent = norm[s:e]
             if not region and not closed and _DIR_START.search(sent):
                 region = True

@@ -110,6 +110,9 @@ def _is_caption(s: str) -> bool:
     return n <= 18 and bool(_CAPTION_VERB.match(s)) and not _DIRECTIVE_WORD.search(s) and s.count(". ") == 0
 
 
+_ELLIPSIS_BREAK = re.compile(r"(?:(?<=…)|(?<=\.\.\.))\s+(?=[A-ZĐÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴ])")
+
+
 @lru_cache(maxsize=1)
 def _sent_tokenize():  # type: ignore[no-untyped-def]
     # underthesea's Punkt model for Vietnamese (abbreviations like "TP.", "Đ/c") costs ~1 ms a paragraph.
@@ -136,7 +139,12 @@ def sentences(norm: str, start: int, end: int) -> list[tuple[int, int]]:
             e = j + 10 if j >= 0 else i + len(sent)
         else:
             e = i + len(sent)
-        out.append((start + i, start + min(e, len(para))))
+        a, b = start + i, start + min(e, len(para))
+        # Punkt keeps "... mức… Các đại biểu ..." together: an ellipsis before a capital ends a sentence
+        for m in _ELLIPSIS_BREAK.finditer(norm, a, b):
+            out.append((a, m.start()))
+            a = m.end()
+        out.append((a, b))
         pos = e
     return out or [(start, end)]
 

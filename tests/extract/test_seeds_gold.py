@@ -62,3 +62,23 @@ def test_scorer_agrees_in_process(scorer: ModuleType) -> None:
         ok += sum(checks.values())
         total += len(checks)
     assert ok / total >= 0.95
+
+
+def test_seeds_without_paragraph_breaks(tmp_path: Path) -> None:
+    """A parser that loses the paragraph breaks (one line of body) still yields the clauses."""
+    from bantin.extract import extract_meeting
+    from bantin.extract.inputs import portal_of
+
+    out = tmp_path / "flat.jsonl"
+    with out.open("w", encoding="utf-8") as f:
+        for path in sorted((REPO / "seeds" / "articles").glob("*.txt")):
+            lines = [l.strip() for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
+            portal = portal_of(path)
+            record = extract_meeting(lines[0] + "\n" + " ".join(lines[1:]), district=portal.district,
+                                     province=portal.province, published=portal.published)
+            record.source = path.name
+            f.write(json.dumps(record.model_dump(mode="json"), ensure_ascii=False) + "\n")
+    scored = subprocess.run([sys.executable, str(SCORER), str(GOLD), str(out), "--texts", str(SEEDS)],
+                            capture_output=True, text=True, timeout=60)
+    last = scored.stdout.strip().splitlines()[-1].split()
+    assert float(last[1]) >= 0.9 and float(last[4]) >= 0.85 and float(last[7]) >= 0.85, scored.stdout
