@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bantin.extract.layout import Layout, Line
@@ -226,7 +227,10 @@ def _ends_december(kind: str, m: re.Match[str]) -> bool:
     return kind == "year"
 
 
-def reporting_period(layout: Layout, norm: str, original_of) -> Period | None:  # type: ignore[no-untyped-def]
+def reporting_period(layout: Layout, norm: str, original_of: Callable[[int, int], str]) -> Period | None:
+    """The period the meeting reviewed: the first specific one ("6 tháng đầu năm 2024",
+    "quý I/2023", "tháng 02 ...") that looks back, in the lead, then the body, then the
+    headline; else a whole year in a reporting context ("tổng kết ... năm 2023")."""
     lines = [ln for ln in layout.lines if ln.kind in ("lead", "body")]
     if layout.title:
         lines.append(layout.title)
@@ -235,7 +239,6 @@ def reporting_period(layout: Layout, norm: str, original_of) -> Period | None:  
         for s, e in ln.sentences:
             ms = list(_PERIOD.finditer(norm, s, e))
             for i, m in enumerate(ms):
-                kind = m.lastgroup if m.lastgroup in ("half", "quarter", "month", "year") else None
                 kind = next(k for k in ("half", "quarter", "month", "year") if m.group(k))
                 if kind == "month" and re.search(r"ngày\s+\d{1,2}\s+$", norm[max(s, m.start() - 10) : m.start()], re.I):
                     continue
@@ -328,9 +331,8 @@ def _titles_after(norm: str, pos: int, limit: int) -> tuple[int, int] | None:
     while i < seg_end:
         j = norm.find(",", i, seg_end)
         part_end = j if j >= 0 else seg_end
-        if not _TITLE_HEAD_RE.match(norm[i:part_end]) and not re.match(r"\s*(?:[A-ZĐ]{2,}|Ban|Đảng)", norm[i:part_end]):
-            break
-        if not _TITLE_HEAD_RE.match(norm[i:part_end]) and i != pos:
+        # every comma-separated part is a title of its own ("Bí thư Đảng uỷ", "Chủ tịch UBND xã")
+        if not _TITLE_HEAD_RE.match(norm[i:part_end]):
             break
         parts_end = part_end
         i = part_end + 1
