@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from typing import Any
 
 from prefect import flow, get_run_logger
@@ -33,6 +34,7 @@ from bantin.settings import FetchSettings, Settings
 
 CHILD_DEPLOYMENT = "crawl-portal/crawl-portal"
 CHILD_TIMEOUT_S = 3 * 3600  # a batch that takes longer than 3 h is stuck, not slow
+CHILD_POLL_S = 2.0
 
 
 def _scheduled_label(prefix: str) -> str:
@@ -86,8 +88,8 @@ def crawl_portal(sources: list[str], offline: bool = False, max_pages: int | Non
 
 def _fan_out(ids: list[str], batch_size: int, offline: bool, max_pages: int | None) -> list[dict[str, Any]]:
     """Start one crawl-portal run per batch, then wait for all; returns one row per batch."""
+    from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
-    from prefect.flow_runs import wait_for_flow_run
     from prefect.runtime import flow_run
 
     logger = get_run_logger()
@@ -104,8 +106,16 @@ def _fan_out(ids: list[str], batch_size: int, offline: bool, max_pages: int | No
         logger.info("started %s for %s", child.name, ", ".join(batch))
         children.append((batch, child))
     rows = []
-    for batch, child in children:
-        finished = wait_for_flow_run(child.id, timeout=CHILD_TIMEOUT_S)
+    deadline = time.monotonic() + CHILD_TIMEOUT_S
+    with get_client(sync_client=True) as client:
+        finished_runs = []
+        for batch, child in children:
+            finished = client.read_flow_run(child.id)
+            while not (finished.state and finished.state.is_final()) and time.monotonic() < deadline:
+                time.sleep(CHILD_POLL_S)
+                finished = client.read_flow_run(child.id)
+            finished_runs.append((batch, finished))
+    for batch, finished in finished_runs:
         state = finished.state
         rows.append(
             {

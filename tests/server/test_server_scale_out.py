@@ -1,0 +1,158 @@
+"""Scale-out: Prefect server and app database on PostgreSQL, two workers sharing one crawl.
+
+Runs when BANTIN_TEST_DATABASE_URL is set (CI has PostgreSQL). `crawl-portals` with
+fan_out=true starts one `crawl-portal` run per batch of portals; with two workers of
+two slots each and four runs (parent + three batches), both workers must take runs.
+Then: every portal crawled once, no duplicate article rows, and each host's requests
+spaced by its politeness interval although several processes crawled at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bantin.ops.prefect_api import PrefectApi, run_deployment_cli
+from bantin.ops.prefect_procs import PROJECT_ROOT, PrefectServer, prefect_cli, start_worker
+
+from server_helpers import app_env, enabled_source_ids, python_module, record_timing
+
+PG_URL_ENV = "BANTIN_TEST_DATABASE_URL"
+PREFECT_FILE = PROJECT_ROOT / "deploy" / "prefect.yaml"
+POOL = "bantin-process"
+BATCH_SIZE = 2
+# The fetcher reserves start slots one interval apart; a request starts at its slot plus
+# the event loop's wake-up lateness, which on a loaded 2-core CI box reaches a few 100 ms.
+SPACING_TOLERANCE_S = 0.3
+
+pytestmark = pytest.mark.skipif(not os.environ.get(PG_URL_ENV), reason=f"{PG_URL_ENV} not set")
+
+
+@pytest.fixture
+def pg_databases() -> Iterator[tuple[str, str]]:
+    """Two fresh databases on the test PostgreSQL: (Prefect server URL, app URL); dropped after."""
+    base = make_url(os.environ[PG_URL_ENV])
+    suffix = uuid.uuid4().hex[:10]
+    names = [f"bantin_prefect_test_{suffix}", f"bantin_app_test_{suffix}"]
+    admin = create_engine(base.set(drivername="postgresql+psycopg", database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for name in names:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield (
+            base.set(drivername="postgresql+asyncpg", database=names[0]).render_as_string(hide_password=False),
+            base.set(drivername="postgresql+psycopg", database=names[1]).render_as_string(hide_password=False),
+        )
+    finally:
+        with admin.connect() as conn:
+            for name in names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _host_intervals() -> dict[str, float]:
+    """Seconds between request starts per portal host, from deploy/sources.yaml's politeness."""
+    from bantin.settings import FetchSettings
+    from bantin.sources import load_sources
+
+    default_rate = FetchSettings().requests_per_second
+    return {
+        source.host: 1.0 / (source.politeness.requests_per_second or default_rate)
+        for source in load_sources(PROJECT_ROOT / "deploy" / "sources.yaml")
+    }
+
+
+def test_fan_out_crawl_on_two_workers_with_postgresql(pg_databases: tuple[str, str], tmp_path: Path) -> None:
+    prefect_db_url, app_db_url = pg_databases
+    server = PrefectServer(tmp_path / "prefect-home", database_url=prefect_db_url)
+    started = time.monotonic()
+    server.start()
+    workers = []
+    try:
+        record_timing("prefect server start -> healthy (PostgreSQL)", time.monotonic() - started)
+        api = PrefectApi(server.api_url)
+        env = app_env(server, tmp_path / "data", database_url=app_db_url)
+        prefect_cli(["work-pool", "create", POOL, "--type", "process"], env)
+        python_module(["flows.serve", "--create-limits"], env)
+        prefect_cli(["deploy", "--all", "--prefect-file", str(PREFECT_FILE)], env)
+        # Two slots each: the parent and three batch runs need both workers.
+        workers = [start_worker(server, POOL, name, limit=2) for name in ("worker-a", "worker-b")]
+
+        started = time.monotonic()
+        parent_id = run_deployment_cli(
+            "crawl-portals/crawl-portals",
+            {"offline": "true", "fan_out": "true", "batch_size": str(BATCH_SIZE)},
+            env,
+        )
+        parent = api.wait(parent_id, timeout_s=420)
+        record_timing("crawl-portals fan_out=true, 2 workers, PostgreSQL: triggered -> Completed", time.monotonic() - started)
+        assert parent["name"].endswith("(fan-out)")
+
+        child_deployment = api.deployment("crawl-portal", "crawl-portal")
+        children = api.flow_runs({"deployments": {"id": {"any_": [child_deployment["id"]]}}})
+        sources = enabled_source_ids()
+        assert len(children) == -(-len(sources) // BATCH_SIZE)
+        assert all(c["state_type"] == "COMPLETED" for c in children), [(c["name"], c["state_type"]) for c in children]
+        runs_by_worker: dict[str, int] = defaultdict(int)
+        for run in [parent, *children]:
+            runs_by_worker[run["labels"].get("prefect.worker.name", "?")] += 1
+        assert set(runs_by_worker) == {"worker-a", "worker-b"}, runs_by_worker
+        assert "crawl-fan-out" in {a["key"] for a in api.artifacts(parent_id)}
+        for limit_name in (f"portal-{s}" for s in sources):
+            limit = api.concurrency_limit(limit_name)
+            assert limit is not None and limit["active_slots"] == 0, limit  # taken and given back
+
+        engine = create_engine(app_db_url)
+        with engine.connect() as conn:
+            runs = conn.execute(text("SELECT flow_run_id, stats FROM crawl_runs")).all()
+            duplicates = conn.execute(text("SELECT url, count(*) FROM articles GROUP BY url HAVING count(*) > 1")).all()
+            per_portal = dict(conn.execute(text("SELECT portal_id, count(*) FROM articles GROUP BY portal_id")).all())
+            fetches = conn.execute(
+                text(
+                    "SELECT host, requested_at, duration_ms FROM fetch_log "
+                    "WHERE status IS NOT NULL ORDER BY host, requested_at"
+                )
+            ).all()
+            meetings = conn.execute(text("SELECT count(*) FROM meetings")).scalar_one()
+        engine.dispose()
+
+        # Each batch run is one crawl run; together they crawled every portal exactly once.
+        assert {r.flow_run_id for r in runs} == {c["id"] for c in children}
+        crawled = [p["portal"] for r in runs for p in r.stats["portals"]]
+        assert sorted(crawled) == sorted(sources)
+        assert duplicates == []
+        assert set(per_portal) == set(sources)
+        assert meetings > 0  # the parent extracted after the batches
+
+        # Politeness across processes: request starts per host at least one interval apart.
+        intervals = _host_intervals()
+        starts: dict[str, list[dt.datetime]] = defaultdict(list)
+        for host, requested_at, duration_ms in fetches:
+            starts[host].append(requested_at - dt.timedelta(milliseconds=duration_ms))
+        assert set(intervals) <= set(starts)
+        too_close = []
+        for host, times in starts.items():
+            times.sort()
+            interval = intervals.get(host, 1.0)
+            # k requests after any request, at least k intervals have passed (a second process
+            # crawling the host at the same rate would halve that).
+            for j in range(1, len(times)):
+                for i in range(j):
+                    elapsed = (times[j] - times[i]).total_seconds()
+                    if elapsed < (j - i) * interval - SPACING_TOLERANCE_S:
+                        too_close.append((host, j - i, round(elapsed, 3)))
+        assert len(fetches) > 2 * len(sources)
+        assert too_close == []
+    finally:
+        for worker in workers:
+            worker.stop()
+        server.stop()
