@@ -391,6 +391,7 @@ def persons(norm: str, s: int, e: int, places: set[str]) -> list[PersonSpan]:
 
 _BARE = re.compile(fold(rf"(?i:đồng chí|đ/c|ông|bà)\s+(?P<name>{NAME})"))
 _CHAIR = rx(r"\b(?:chủ trì|điều hành|chủ toạ)\b")
+_CHAIR_IS = rx(r"(?:\s+(?:hội nghị|buổi làm việc|cuộc họp|phiên họp|kỳ họp|buổi giao ban))?\s*(?:là|có|:)\s*$")
 _CONCLUDE = rx(r"\b(?:kết luận|phát biểu chỉ đạo|chỉ đạo hội nghị)\b")
 
 
@@ -421,8 +422,11 @@ def chair_and_officials(layout: Layout, norm: str, places: set[str]) -> tuple[Pe
                 m = _CHAIR.search(norm, s, e)
                 if m:
                     before = [p for p in found if p.name[1] <= m.start()]
+                    after = [p for p in found if p.start >= m.end() and _CHAIR_IS.match(norm, m.end(), p.start)]
                     if before:
                         chair = before[-1]
+                    elif after:  # "Chủ trì hội nghị là đồng chí ..."
+                        chair = after[0]
     by_name = {key(norm[p.name[0] : p.name[1]]): p for p in everyone}
     if chair is None:
         for ln in ordered:

@@ -170,7 +170,7 @@ def analyse(norm: str, title: str | None = None) -> Layout:
             kind = "title"
         elif _is_chrome(text):
             kind = "chrome"
-        elif seen_title is None and not _DATE_LEAD.match(text) and _words(text) <= 45 and text.count(". ") == 0:
+        elif seen_title is None and not have_lead and not _DATE_LEAD.match(text) and _words(text) <= 45 and text.count(". ") == 0:
             kind = "title"
             seen_title = k
         elif _is_caption(text):
