@@ -27,7 +27,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from bantin.dedup import DedupIndex, Fingerprint, Known, add_rows, fingerprint, same_figures
-from bantin.fetch import FetchError, Fetcher, FetchRecord, FetchResult, RetriesExhausted, RobotsDisallowed, recording
+from bantin.fetch import FetchError, Fetcher, TransportLike, FetchRecord, FetchResult, RetriesExhausted, RobotsDisallowed, recording
 from bantin.parse import ParsedArticle, parse_article, parse_listing
 from bantin.settings import Settings
 from bantin.sources import Source
@@ -75,6 +75,33 @@ class PortalReport:
             "generic": self.generic,
             "duration_s": round(self.duration_s, 2),
         }
+
+
+@dataclass
+class StoreItem:
+    """A parsed article ready for the store step; the raw page is already compressed."""
+
+    url: str
+    parsed: ParsedArticle
+    fingerprint: Fingerprint
+    snapshot: dict[str, Any]  # storage.crawl.snapshot_row
+
+    @classmethod
+    def of(cls, result: FetchResult, parsed: ParsedArticle) -> "StoreItem":
+        from storage.crawl import snapshot_row
+
+        return cls(
+            result.url,
+            parsed,
+            fingerprint(parsed.text),
+            snapshot_row(
+                result.url,
+                result.content,
+                status=result.status,
+                content_type=result.content_type,
+                encoding=result.encoding,
+            ),
+        )
 
 
 class ArticleStore:
@@ -138,7 +165,7 @@ class ArticleStore:
 
     # -- the store step
 
-    def _store(self, session: Session, portal_id: str, items: list[tuple[FetchResult, ParsedArticle, Fingerprint]]) -> tuple[int, int]:
+    def _store(self, session: Session, portal_id: str, items: list[StoreItem]) -> tuple[int, int]:
         from storage.articles import NewArticle, insert_articles_reporting, mark_duplicate
         from storage.crawl import article_text, dedup_rows, link_duplicate, save_snapshots
 
@@ -149,28 +176,23 @@ class ArticleStore:
             [
                 NewArticle(
                     portal_id=portal_id,
-                    url=result.url,
-                    title=parsed.title,
-                    text=parsed.text,
-                    published_at=parsed.published_at,
-                    byline=(parsed.byline or None) and parsed.byline[:300],
-                    captions=parsed.captions,
-                    content_hash=fp.content_hash,
-                    minhash=fp.minhash_bytes,
+                    url=item.url,
+                    title=item.parsed.title,
+                    text=item.parsed.text,
+                    published_at=item.parsed.published_at,
+                    byline=(item.parsed.byline or None) and item.parsed.byline[:300],
+                    captions=item.parsed.captions,
+                    content_hash=item.fingerprint.content_hash,
+                    minhash=item.fingerprint.minhash_bytes,
                 )
-                for result, parsed, fp in items
+                for item in items
             ],
         )
-        save_snapshots(
-            session,
-            [
-                (result.url, result.content, result.status, result.content_type, result.encoding, row.id)
-                for (result, _, _), row in zip(items, inserted)
-            ],
-        )
+        save_snapshots(session, [(item.snapshot, row.id) for item, row in zip(items, inserted)])
         created = duplicates = 0
         # In order, so a copy later in the same batch finds the original earlier in it.
-        for (result, parsed, fp), row in zip(items, inserted):
+        for item, row in zip(items, inserted):
+            parsed, fp = item.parsed, item.fingerprint
             if not row.created:
                 continue  # already stored (another process, or the same URL twice)
             created += 1
@@ -193,7 +215,7 @@ class ArticleStore:
                 duplicates += 1
         return created, duplicates
 
-    async def store(self, portal_id: str, items: list[tuple[FetchResult, ParsedArticle, Fingerprint]]) -> tuple[int, int]:
+    async def store(self, portal_id: str, items: list[StoreItem]) -> tuple[int, int]:
         try:
             return await self.run(lambda s: self._store(s, portal_id, items))
         except BaseException:
@@ -280,8 +302,13 @@ async def crawl_portal(
     run_id: int | None = None,
     max_pages: int | None = None,
     batch_size: int = STORE_BATCH,
+    window: asyncio.Semaphore | None = None,
 ) -> PortalReport:
-    """Crawl one portal. Fetch failures are recorded in the report and the fetch log, not raised."""
+    """Crawl one portal. Fetch failures are recorded in the report and the fetch log, not raised.
+
+    `window` bounds the pages fetched but not yet parsed (shared by the portals of a run):
+    when parsing falls behind, fetching waits instead of piling pages up in memory.
+    """
     started = time.monotonic()
     report = PortalReport(source.id, generic=source.generic)
     if source.generic:
@@ -292,9 +319,20 @@ async def crawl_portal(
         try:
             new_urls, pages_done = await _discover(source, fetcher, store, report, pages)
             failed_transient: set[str] = set()
-            batch: list[tuple[FetchResult, ParsedArticle, Fingerprint]] = []
+            batch: list[StoreItem] = []
+            slots = window or asyncio.Semaphore(max(2 * batch_size, 1))
+
+            held = 0  # window slots this portal holds
+
+            def release() -> None:
+                nonlocal held
+                held -= 1
+                slots.release()
 
             async def fetch_one(url: str) -> tuple[str, FetchResult | None, FetchError | None]:
+                nonlocal held
+                await slots.acquire()  # released once the page is parsed (or failed)
+                held += 1
                 try:
                     return url, await fetcher.fetch(url, purpose="article", allowed_hosts=source.hosts), None
                 except FetchError as exc:
@@ -313,6 +351,7 @@ async def crawl_portal(
             try:
                 for next_done in asyncio.as_completed(tasks):
                     url, result, error = await next_done
+                    release()
                     if error is not None:
                         if isinstance(error, RobotsDisallowed):
                             report.skipped += 1
@@ -329,13 +368,17 @@ async def crawl_portal(
                         continue
                     if parsed.generic and not source.generic:
                         report.warnings.append(f"article {url}: {source.family} selectors failed, generic fallback used")
-                    batch.append((result, parsed, fingerprint(parsed.text)))
+                    batch.append(StoreItem.of(result, parsed))
+                    del result
                     if len(batch) >= batch_size:
                         await flush()
                 await flush()
             finally:
                 for task in tasks:
                     task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                while held > 0:  # pages never consumed (cancelled run): give the slots back
+                    release()
             # Validators only for listing pages whose new articles are all in (or failed for good).
             complete = [(u, e, lm) for u, e, lm, fresh in pages_done if not failed_transient.intersection(fresh)]
             await store.save_validators([(u, e, lm) for u, e, lm in complete if e or lm])
@@ -345,13 +388,17 @@ async def crawl_portal(
     return report
 
 
-def make_transport(settings: Settings, offline: bool) -> httpx.AsyncBaseTransport | None:
+def make_transport(settings: Settings, offline: bool) -> TransportLike:
     """None online; offline, the fixture portals (BANTIN_FIXTURES_URL when set, else in-process)."""
     if not (offline or settings.offline):
         return None
+    import os
+
+    from bantin.fetch import loopback_transport
     from bantin.fixtures.routing import offline_transport
 
-    return offline_transport()
+    target = os.environ.get("BANTIN_FIXTURES_URL")
+    return loopback_transport(target) if target else offline_transport()
 
 
 def start_run(settings: Settings, sources: Sequence[Source], flow_run_id: str | None = None) -> int:
@@ -385,7 +432,7 @@ async def crawl_sources(
     sources: Sequence[Source],
     settings: Settings,
     *,
-    transport: httpx.AsyncBaseTransport | None = None,
+    transport: TransportLike = None,
     offline: bool = False,
     max_pages: int | None = None,
     parallel: int | None = None,
@@ -398,13 +445,18 @@ async def crawl_sources(
     if transport is None:
         transport = make_transport(settings, offline)
     store = get_store(settings)
-    bound = asyncio.Semaphore(parallel or settings.fetch.max_portals_in_parallel)
+    portals_at_once = parallel or settings.fetch.max_portals_in_parallel
+    bound = asyncio.Semaphore(portals_at_once)
+    # Pages fetched but not yet parsed, across portals: a few per portal at work.
+    window = asyncio.Semaphore(max(64, 4 * portals_at_once * settings.fetch.concurrency_per_host))
     async with Fetcher(settings.fetch, transport=transport) as fetcher:
         configure_fetcher(fetcher, sources)
 
         async def one(source: Source) -> PortalReport:
             async with bound:
-                report = await crawl_portal(source, fetcher=fetcher, store=store, run_id=run_id, max_pages=max_pages)
+                report = await crawl_portal(
+                    source, fetcher=fetcher, store=store, run_id=run_id, max_pages=max_pages, window=window
+                )
             if on_portal_done is not None:
                 on_portal_done(report)
             return report

@@ -235,6 +235,23 @@ def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> floa
     return max(0.0, (when - now).total_seconds())
 
 
+def http_limits() -> httpx.Limits:
+    """Connection pool limits for the crawler: no global cap (per-host concurrency is the bound)."""
+    return httpx.Limits(max_connections=None, max_keepalive_connections=None, keepalive_expiry=30.0)
+
+
+# A transport, or a factory making one per host (a pool shared by hundreds of hosts costs
+# httpcore O(requests x connections) per scheduling step).
+TransportLike = httpx.AsyncBaseTransport | Callable[[], httpx.AsyncBaseTransport] | None
+
+
+def loopback_transport(base_url: str) -> Callable[[], httpx.AsyncBaseTransport]:
+    """Offline transports to a fixture server at `base_url`, one per portal host."""
+    from bantin.fixtures.routing import LoopbackTransport
+
+    return lambda: LoopbackTransport(base_url, inner=httpx.AsyncHTTPTransport(limits=http_limits()))
+
+
 # --- the fetcher ------------------------------------------------------------------------------
 
 
@@ -245,7 +262,7 @@ class Fetcher:
         self,
         settings: FetchSettings,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: TransportLike = None,
         on_record: Callable[[FetchRecord], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -259,7 +276,7 @@ class Fetcher:
         self._rng = rng
         self._hosts: dict[str, _HostState] = {}
         self._policies: dict[str, tuple[float | None, int | None, bool | None]] = {}
-        self._clients: dict[bool, httpx.AsyncClient] = {}
+        self._clients: dict[tuple[str, bool], httpx.AsyncClient] = {}
         self.user_agent = settings.user_agent
 
     async def __aenter__(self) -> "Fetcher":
@@ -300,18 +317,25 @@ class Fetcher:
             self._hosts[host] = state
         return state
 
-    def _client(self, verify: bool) -> httpx.AsyncClient:
-        client = self._clients.get(verify)
+    def _client(self, host: str, verify: bool) -> httpx.AsyncClient:
+        """One client (one connection pool) per host: pools stay small, hosts never queue behind each other."""
+        client = self._clients.get((host, verify))
         if client is None:
             s = self.settings
+            transport = self._transport
+            if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+                transport = transport()
             client = httpx.AsyncClient(
-                transport=self._transport,
+                transport=transport,
+                # Per-host semaphores bound the connections; httpx's default pool of 100
+                # would make many portals queue behind each other.
+                limits=http_limits(),
                 verify=verify,
                 follow_redirects=False,  # followed by hand, only to allowed hosts
                 timeout=httpx.Timeout(s.read_timeout_s, connect=s.connect_timeout_s),
                 headers={"User-Agent": s.user_agent, "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"},
             )
-            self._clients[verify] = client
+            self._clients[(host, verify)] = client
         return client
 
     # -- logging
@@ -408,7 +432,8 @@ class Fetcher:
     # -- one request, then retries, then redirects
 
     async def _attempt(self, url: str, purpose: str, headers: dict[str, str]) -> _Response:
-        state = self._state(host_of(url))
+        host = host_of(url)
+        state = self._state(host)
         s = self.settings
         async with state.semaphore:
             await self._wait_turn(state)
@@ -417,7 +442,7 @@ class Fetcher:
             status: int | None = None
             try:
                 async with asyncio.timeout(s.connect_timeout_s + s.read_timeout_s):
-                    async with self._client(state.verify_tls).stream("GET", url, headers=headers) as resp:
+                    async with self._client(host, state.verify_tls).stream("GET", url, headers=headers) as resp:
                         status = resp.status_code
                         declared = resp.headers.get("content-length", "")
                         if declared.isdigit() and int(declared) > s.max_bytes:

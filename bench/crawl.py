@@ -65,7 +65,7 @@ async def run(args: argparse.Namespace, base_url: str, data_dir: Path) -> dict[s
     from sqlalchemy import select
 
     from bantin.crawl import crawl_sources
-    from bantin.fixtures.routing import offline_transport
+    from bantin.fetch import loopback_transport
     from bantin.fixtures.synthetic import generate_portals
     from bantin.settings import FetchSettings, Settings
     from bantin.sources import Source
@@ -85,7 +85,7 @@ async def run(args: argparse.Namespace, base_url: str, data_dir: Path) -> dict[s
     )
     started = time.monotonic()
     run_id, reports = await crawl_sources(
-        sources, settings, transport=offline_transport(base_url), parallel=len(sources)
+        sources, settings, transport=loopback_transport(base_url), parallel=len(sources)
     )
     wall = time.monotonic() - started
     with session_factory(settings)() as session:

@@ -43,12 +43,13 @@ class PortalUnreachable(RuntimeError):
 )
 async def crawl_portal_task(
     source: Source,
-    settings: Settings,
     run_id: int,
     offline: bool = False,
     max_pages: int | None = None,
     use_concurrency_limits: bool = False,
 ) -> dict[str, Any]:
+    # Settings come from the environment here, not as a parameter: they hold secrets (SMTP).
+    settings = Settings.from_env()
     store = get_store(settings)
     async with Fetcher(settings.fetch, transport=make_transport(settings, offline)) as fetcher:
         configure_fetcher(fetcher, [source])
@@ -117,7 +118,6 @@ def crawl_portals(
     futures = [
         portal_task.submit(
             source,
-            settings,
             run_id,
             offline=settings.offline,
             max_pages=max_pages,

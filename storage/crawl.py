@@ -185,29 +185,28 @@ def link_duplicate(session: Session, article_id: int, original_id: int) -> None:
     session.execute(update(Article).where(Article.id == article_id).values(duplicate_of=original_id))
 
 
-def save_snapshots(
-    session: Session, rows: Sequence[tuple[str, bytes, int, str | None, str | None, int | None]]
-) -> int:
-    """Raw pages of one store batch, zlib-compressed: (url, body, status, content type, encoding, article id).
+def snapshot_row(
+    url: str, body: bytes, *, status: int, content_type: str | None, encoding: str | None
+) -> dict[str, Any]:
+    """A page_snapshots row, compressed now: the crawler keeps a few KB per page, not the page."""
+    return {
+        "url": canonical_url(url),
+        "sha256": hashlib.sha256(body).hexdigest(),
+        "body_zlib": zlib.compress(body, 6),
+        "status": status,
+        "content_type": content_type,
+        "encoding": encoding,
+    }
+
+
+def save_snapshots(session: Session, rows: Sequence[tuple[dict[str, Any], int | None]]) -> int:
+    """Raw pages of one store batch: (snapshot_row(...), article id) pairs.
 
     Same semantics as storage.articles.save_snapshot (idempotent on canonical URL + body
-    hash) in one statement for the batch.
+    hash), one statement for the batch.
     """
     now = utcnow()
-    values = {}
-    for url, body, status, content_type, encoding, article_id in rows:
-        canonical = canonical_url(url)
-        digest = hashlib.sha256(body).hexdigest()
-        values[(canonical, digest)] = {
-            "url": canonical,
-            "sha256": digest,
-            "body_zlib": zlib.compress(body, 6),
-            "status": status,
-            "content_type": content_type,
-            "encoding": encoding,
-            "article_id": article_id,
-            "fetched_at": now,
-        }
+    values = {(row["url"], row["sha256"]): row | {"article_id": article_id, "fetched_at": now} for row, article_id in rows}
     if values:
         stmt = dialect_insert(session, PageSnapshot).on_conflict_do_nothing(  # type: ignore[attr-defined]
             index_elements=[PageSnapshot.url, PageSnapshot.sha256]
