@@ -54,7 +54,7 @@ _EARLY_MODAL = rx(r"(?:\S+\s+){0,6}?(?:cần|phải|cần phải)\s")
 _TASK_LIST = rx(r"(?:nhiệm vụ|nội dung|giải pháp|công việc)[^:.]{0,100}:\s*")
 _DIR_LIST = rx(
     r"(?:một số|các|những|hai|ba|bốn|năm|sáu|bảy|\d+)\s+(?:nội dung|nhiệm vụ|giải pháp|vấn đề|công việc|yêu cầu)"
-    r"(?:[^.:;]{0,50}?\s+(?:như|sau|gồm|là|với các nội dung)\s*:?|[^.:;]{0,50}?:)\s*"
+    r"(?:[^.:;,]{0,50}?\s+(?:như|sau|gồm|là|với các nội dung)\s*:?|[^.:;,]{0,50}?:)\s*"
 )
 _LIST_BACK = rx(r"(?:,\s*đồng thời|;|,\s*và)\s*")
 _SF_LIST = rx(
