@@ -55,6 +55,7 @@ def load_articles(session: Session, digest_range: DigestRange, timezone: str) ->
             portal_district=p.district,
             portal_province=p.province,
             meeting=meetings.get(a.id),
+            text=a.text,
         )
         for a, p in pairs
     ]

@@ -24,21 +24,58 @@ def _encode(term: str) -> str:
     return quote(term, safe="").replace("-", "%2D")
 
 
-def text_fragment(text: str) -> str:
-    """The `:~:text=` directive (without '#') matching `text` on the page."""
-    clause = _SPACE.sub(" ", text).strip(_EDGE_PUNCT)
+def _norm(text: str) -> str:
+    return _SPACE.sub(" ", text).strip()
+
+
+def _unique_edges(words: list[str], context: str, clause: str) -> tuple[int, int] | None:
+    """How many first and last words pin the clause down in `context`: the start words'
+    first occurrence must be the clause's own, and the end words' first occurrence after
+    them its end. Browsers match the first occurrence, so a phrase that also appears
+    earlier in the article (a repeated slogan) would otherwise highlight the wrong place."""
+    haystack, needle = context.casefold(), clause.casefold()
+    at = haystack.find(needle)
+    if at < 0:
+        return None  # the page words it differently: keep the default edges
+    k = EDGE_WORDS
+    while k < len(words) and haystack.find(" ".join(words[:k]).casefold()) != at:
+        k += 1
+    start_end = at + len(" ".join(words[:k]))
+    m = EDGE_WORDS
+    while m < len(words):
+        tail = " ".join(words[-m:]).casefold()
+        if haystack.find(tail, start_end) == at + len(needle) - len(tail):
+            break
+        m += 1
+    return k, m
+
+
+def text_fragment(text: str, context: str | None = None) -> str:
+    """The `:~:text=` directive (without '#') matching `text` on the page.
+
+    `context`, the article's text, lets long clauses use start/end words that occur
+    nowhere earlier in it."""
+    clause = _norm(text).strip(_EDGE_PUNCT)
     if not clause:
         return ""
     words = clause.split(" ")
     if len(clause) <= MAX_EXACT_CHARS or len(words) <= 2 * EDGE_WORDS:
         return ":~:text=" + _encode(clause)
-    start = " ".join(words[:EDGE_WORDS]).strip(_EDGE_PUNCT)
-    end = " ".join(words[-EDGE_WORDS:]).strip(_EDGE_PUNCT)
+    k, m = EDGE_WORDS, EDGE_WORDS
+    if context:
+        edges = _unique_edges(words, _norm(context), clause)
+        if edges:
+            k, m = edges
+    if k + m >= len(words):
+        return ":~:text=" + _encode(clause)
+    start = " ".join(words[:k]).strip(_EDGE_PUNCT)
+    end = " ".join(words[-m:]).strip(_EDGE_PUNCT)
     return f":~:text={_encode(start)},{_encode(end)}"
 
 
-def link_to_quote(url: str, text: str) -> str:
-    """`url` pointing at `text`: any existing fragment of the URL is replaced."""
+def link_to_quote(url: str, text: str, context: str | None = None) -> str:
+    """`url` pointing at `text` (within `context`, the article's text, when known); any
+    existing fragment of the URL is replaced."""
     base = url.split("#", 1)[0]
-    fragment = text_fragment(text)
+    fragment = text_fragment(text, context)
     return f"{base}#{fragment}" if fragment else base

@@ -171,6 +171,7 @@ class ArticleRow:
     portal_district: str | None
     portal_province: str | None
     meeting: MeetingRow | None = None
+    text: str = ""  # the article's text: makes quote links unambiguous
 
 
 @dataclass
@@ -265,8 +266,8 @@ def build_digest(
                 communes=list(meeting.communes),
                 period=meeting.period,
                 # Quotes link to the article the clauses were extracted from.
-                shortfalls=[_item(source.url, i) for i in meeting.items if i.kind == "shortfall"],
-                directives=[_item(source.url, i) for i in meeting.items if i.kind == "directive"],
+                shortfalls=[_item(source, i) for i in meeting.items if i.kind == "shortfall"],
+                directives=[_item(source, i) for i in meeting.items if i.kind == "directive"],
                 also_published=[
                     OtherCopy(c.url, c.portal_name, c.published_at)
                     for c in sorted(group.copies, key=lambda c: (c.published_at or c.first_seen_at, c.id))
@@ -296,5 +297,6 @@ def _is_stale(h: PortalHealth, as_of: dt.datetime, stale_days: int) -> bool:
     return h.last_article_at is None or h.last_article_at < as_of - dt.timedelta(days=stale_days)
 
 
-def _item(url: str, item: ItemRow) -> DigestItem:
-    return DigestItem(kind=item.kind, text=item.text, topic=item.topic, link=link_to_quote(url, item.text))
+def _item(source: ArticleRow, item: ItemRow) -> DigestItem:
+    link = link_to_quote(source.url, item.text, source.text or None)
+    return DigestItem(kind=item.kind, text=item.text, topic=item.topic, link=link)
