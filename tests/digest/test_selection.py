@@ -4,6 +4,7 @@ duplicates, districts."""
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import unquote
 
 import pytest
 from sqlalchemy.orm import Session
@@ -178,3 +179,18 @@ def test_text_fragments_are_percent_encoded() -> None:
     assert start == "Ph%C3%A1t%20huy%20k%E1%BA%BFt%20qu%E1%BA%A3%20%C4%91%C3%A3"
     assert end.endswith("%C4%91%E1%BB%81%20ra")  # "đề ra", trailing full stop dropped
     assert link_to_quote("https://a.vn/x.html#top", "còn chậm") == "https://a.vn/x.html#:~:text=c%C3%B2n%20ch%E1%BA%ADm"
+
+
+def test_long_quote_links_use_edges_unique_in_the_article() -> None:
+    clause = "Tăng cường công tác xây dựng Đảng ở cơ sở, nâng cao năng lực lãnh đạo và sức chiến đấu của tổ chức đảng"
+    context = (
+        "Năm qua, Tăng cường công tác xây dựng Đảng là chủ đề của huyện; sức chiến đấu của tổ chức đảng được nâng lên. "
+        "Đồng chí Bí thư đề nghị: " + clause + "; làm tốt công tác tuyển quân."
+    )
+    start, end = text_fragment(clause, context).removeprefix(":~:text=").split(",")
+    # Five words would first match the earlier sentence: the start grows until it is the quote's own.
+    assert unquote(start) == "Tăng cường công tác xây dựng Đảng ở"
+    # The end words also appear earlier, but the first match after the start is the quote's end.
+    assert unquote(end) == "đấu của tổ chức đảng"
+    # Without the article, the default five words each side.
+    assert unquote(text_fragment(clause).removeprefix(":~:text=").split(",")[0]) == "Tăng cường công tác xây"
