@@ -68,7 +68,7 @@ def demo_command(
     run = run_digest(settings, start=start, end=end, send=True, subscribers=subscribers)
     digest = run.digest
     for d in digest.districts:
-        typer.echo(f"      {d.name}: {len(d.meetings)} meetings, {d.shortfall_count} shortfalls, {d.directive_count} directives")
+        typer.echo(f"      {d.name}: {_count(len(d.meetings), "meeting")}, {_count(d.shortfall_count, "shortfall")}, {_count(d.directive_count, "directive")}")
     typer.echo(f"      done in {time.perf_counter() - step:.1f} s")
     typer.echo("")
     size = run.archived.html_path.stat().st_size
@@ -123,3 +123,7 @@ def _seed_span(manifest: Path, timezone: str) -> tuple[str, str]:
     zone = ZoneInfo(timezone)
     dates = sorted(dt.datetime.fromisoformat(str(s["published_at"])).astimezone(zone).date() for s in seeds)
     return dates[0].isoformat(), dates[-1].isoformat()
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -34,12 +34,16 @@ def digest_command(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     digest = run.digest
-    typer.echo(f"{digest.label}: {digest.meeting_count} meetings in {len(digest.districts)} districts")
+    typer.echo(f"{digest.label}: {_count(digest.meeting_count, 'meeting')} in {_count(len(digest.districts), 'district')}")
     for d in digest.districts:
-        typer.echo(f"  {d.name}: {len(d.meetings)} meetings, {d.shortfall_count} shortfalls, {d.directive_count} directives")
+        typer.echo(f"  {d.name}: {_count(len(d.meetings), "meeting")}, {_count(d.shortfall_count, "shortfall")}, {_count(d.directive_count, "directive")}")
     typer.echo(f"html: {run.archived.html_path}")
     typer.echo(f"text: {run.archived.text_path}")
     for result in run.deliveries:
         typer.echo(f"mail: {result.describe()}")
     if any(r.status == "failed" for r in run.deliveries):
         raise typer.Exit(1)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -42,7 +42,7 @@ def test_digest_prints_paths_and_deliveries(env: dict[str, str], sqlite_settings
     assert result.exit_code == 0, result.output
     html = sqlite_settings.archive_dir / "2024-W27.html"
     assert f"html: {html}" in result.output and html.exists()
-    assert "Vĩnh Linh: 1 meetings, 0 shortfalls, 1 directives" in result.output
+    assert "Vĩnh Linh: 1 meeting, 0 shortfalls, 1 directive" in result.output
     eml = sqlite_settings.outbox_dir / "2024-W27__an@example.org.eml"
     assert f"mail: an@example.org: outbox → {eml}" in result.output and eml.exists()
     again = runner.invoke(app, ["digest", "--week", "2024-W27", "--send"], env=env)
