@@ -89,8 +89,8 @@ def deliver(
     if claimed is None:
         return DeliveryResult(subscriber.email, "already-sent")
     message_id = claimed.message_id or new_message_id(settings.smtp.sender)
-    message = _message(settings, rendered, subscriber, message_id)
     try:
+        message = _message(settings, rendered, subscriber, message_id)
         if settings.smtp.host:
             send_smtp(settings.smtp, message, password if password is not None else smtp_password(settings.smtp))
             ledger.mark_sent(session, claimed.id, message_id)
@@ -101,3 +101,7 @@ def deliver(
     except MailError as exc:
         ledger.mark_failed(session, claimed.id, str(exc))
         raise
+    except Exception as exc:
+        # Anything else (a header the policy refuses, ...) must not leave the row "sending".
+        ledger.mark_failed(session, claimed.id, f"{type(exc).__name__}: {exc}")
+        raise MailError(f"{subscriber.email}: {type(exc).__name__}: {exc}") from exc
