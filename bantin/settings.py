@@ -46,6 +46,8 @@ class SmtpSettings(BaseModel):
     password_secret_block: str | None = None
     # List-Unsubscribe target (mailto: or https:); default: mailto the sender.
     list_unsubscribe: str | None = None
+    # CA bundle to verify the server's certificate (a relay with a private CA); default: the system's.
+    ca_file: Path | None = None
 
 
 class Settings(BaseModel):
@@ -96,6 +98,7 @@ class Settings(BaseModel):
             timeout_s=float(env.get("BANTIN_SMTP_TIMEOUT", "30")),
             password_secret_block=env.get("BANTIN_SMTP_SECRET_BLOCK") or None,
             list_unsubscribe=env.get("BANTIN_LIST_UNSUBSCRIBE") or None,
+            ca_file=Path(env["BANTIN_SMTP_CA_FILE"]) if env.get("BANTIN_SMTP_CA_FILE") else None,
         )
         values["smtp"] = smtp
         values.update(overrides)
