@@ -155,15 +155,16 @@ def send_smtp(smtp: SmtpSettings, message: EmailMessage, password: str | None = 
     security = smtp.security.lower()
     try:
         client: smtplib.SMTP
+        context = ssl.create_default_context(cafile=str(smtp.ca_file) if smtp.ca_file else None)
         if security == "ssl":
-            client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout_s, context=ssl.create_default_context())
+            client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout_s, context=context)
         elif security in {"starttls", "none"}:
             client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_s)
         else:
             raise MailError(f"SMTP security {smtp.security!r}: expected starttls, ssl or none")
         with client:
             if security == "starttls":
-                client.starttls(context=ssl.create_default_context())
+                client.starttls(context=context)
             if smtp.username:
                 client.login(smtp.username, password or "")
             client.send_message(message)
