@@ -168,7 +168,7 @@ def send_smtp(smtp: SmtpSettings, message: EmailMessage, password: str | None = 
             if smtp.username:
                 client.login(smtp.username, password or "")
             client.send_message(message)
-    except (OSError, smtplib.SMTPException) as exc:
+    except (OSError, smtplib.SMTPException, UnicodeEncodeError) as exc:  # smtplib: ASCII credentials only
         raise MailError(f"SMTP {smtp.host}:{smtp.port}: {type(exc).__name__}: {exc}") from exc
 
 
