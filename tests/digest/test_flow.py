@@ -1,6 +1,7 @@
 """The Prefect flow, run for real (ephemeral Prefect API in a subprocess with its own
-home): run name, markdown artifact, one mail task per subscriber, and a retry of the
-mail task after a temporary SMTP failure that still delivers exactly one message."""
+home): run name, markdown artifact, one mail task per subscriber, a retry of the mail
+task after a temporary SMTP failure that still delivers exactly one message, and the
+SMTP password read from a Prefect Secret block."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy.orm import Session
 
 from bantin.settings import PROJECT_ROOT, Settings
@@ -26,8 +28,11 @@ pytestmark = pytest.mark.server
 SCRIPT = r"""
 import json
 from prefect.client.orchestration import get_client
+from prefect.blocks.system import Secret
 from flows.digest import weekly_digest
 
+# The SMTP password lives in a Prefect Secret block, named by BANTIN_SMTP_SECRET_BLOCK.
+Secret(value="s3cret-pass").save("bantin-smtp-password", overwrite=True)
 state = weekly_digest(week="2024-W27", send=True, smtp_retry_delay_s=0, return_state=True)
 result = state.result()
 with get_client(sync_client=True) as client:
@@ -78,7 +83,16 @@ def test_weekly_digest_flow_mails_each_subscriber_once_with_a_retry(sqlite_setti
     )
     port = free_port()
     inbox = FlakyInbox("binh@example.org")
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    logins: list[bytes] = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data) -> AuthResult:  # noqa: ANN001
+        assert isinstance(auth_data, LoginPassword)
+        logins.append(auth_data.password)
+        return AuthResult(success=auth_data.login == b"bantin" and auth_data.password == b"s3cret-pass", handled=False)
+
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, authenticator=authenticator, auth_required=True, auth_require_tls=False
+    )
     controller.start()
     try:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("BANTIN_", "PREFECT_"))}
@@ -92,6 +106,8 @@ def test_weekly_digest_flow_mails_each_subscriber_once_with_a_retry(sqlite_setti
             BANTIN_SMTP_HOST="127.0.0.1",
             BANTIN_SMTP_PORT=str(port),
             BANTIN_SMTP_SECURITY="none",
+            BANTIN_SMTP_USER="bantin",
+            BANTIN_SMTP_SECRET_BLOCK="bantin-smtp-password",
             PYTHONPATH=str(PROJECT_ROOT),
         )
         proc = subprocess.run([sys.executable, "-c", SCRIPT], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=480)
@@ -105,6 +121,7 @@ def test_weekly_digest_flow_mails_each_subscriber_once_with_a_retry(sqlite_setti
     assert out["result"]["meetings"] == 2 and Path(out["result"]["html"]).name == "2024-W27.html"
     # One message each; Bình's mail task ran twice (the 451, then the retry).
     assert sorted(rcpt for rcpts, _ in inbox.messages for rcpt in rcpts) == ["an@example.org", "binh@example.org"]
+    assert logins and set(logins) == {b"s3cret-pass"}  # from the Secret block
     mail_runs = sorted(count for name, state, count in out["tasks"] if name == "mail digest" and state == "COMPLETED")
     assert mail_runs == [1, 2]
     artifact = out["artifact"]
