@@ -16,6 +16,7 @@ Rules (docs/digest.md):
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -61,8 +62,6 @@ class DigestRange:
         another range "r" and 9 hex digits of a hash of its dates (stable across runs)."""
         if self.iso_week:
             return self.iso_week
-        import hashlib
-
         return "r" + hashlib.sha1(self.label.encode()).hexdigest()[:9]
 
     def bounds_utc(self, timezone: str = DEFAULT_TIMEZONE) -> tuple[dt.datetime, dt.datetime]:
