@@ -22,6 +22,7 @@ import datetime as dt
 import email.utils
 import random
 import re
+import ssl
 import time
 import unicodedata
 import urllib.robotparser
@@ -235,6 +236,30 @@ def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> floa
     return max(0.0, (when - now).total_seconds())
 
 
+_SSL_CONTEXTS: dict[bool, ssl.SSLContext] = {}
+
+
+def ssl_context(verify: bool) -> ssl.SSLContext:
+    """One SSL context per verify mode for the whole process: each one loads the CA bundle
+    (~1 MB), and the fetcher opens one client per host."""
+    context = _SSL_CONTEXTS.get(verify)
+    if context is None:
+        if verify:
+            context = ssl.create_default_context()
+            try:
+                import certifi
+
+                context.load_verify_locations(certifi.where())
+            except ImportError:  # the system store is then all there is
+                pass
+        else:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        _SSL_CONTEXTS[verify] = context
+    return context
+
+
 def http_limits() -> httpx.Limits:
     """Connection pool limits for the crawler: no global cap (per-host concurrency is the bound)."""
     return httpx.Limits(max_connections=None, max_keepalive_connections=None, keepalive_expiry=30.0)
@@ -249,7 +274,9 @@ def loopback_transport(base_url: str) -> Callable[[], httpx.AsyncBaseTransport]:
     """Offline transports to a fixture server at `base_url`, one per portal host."""
     from bantin.fixtures.routing import LoopbackTransport
 
-    return lambda: LoopbackTransport(base_url, inner=httpx.AsyncHTTPTransport(limits=http_limits()))
+    return lambda: LoopbackTransport(
+        base_url, inner=httpx.AsyncHTTPTransport(limits=http_limits(), verify=ssl_context(True))
+    )
 
 
 # --- the fetcher ------------------------------------------------------------------------------

@@ -84,10 +84,12 @@ async def run(args: argparse.Namespace, base_url: str, data_dir: Path) -> dict[s
         ),
     )
     started = time.monotonic()
+    cpu_started = time.process_time()
     run_id, reports = await crawl_sources(
         sources, settings, transport=loopback_transport(base_url), parallel=len(sources)
     )
     wall = time.monotonic() - started
+    cpu = time.process_time() - cpu_started
     with session_factory(settings)() as session:
         rows = session.execute(
             select(FetchLog.host, FetchLog.purpose, FetchLog.status, FetchLog.error).where(FetchLog.run_id == run_id)
@@ -115,6 +117,9 @@ async def run(args: argparse.Namespace, base_url: str, data_dir: Path) -> dict[s
         "article_requests_per_new_article": round(purposes["article"] / new, 3) if new else None,
         "listing_requests_per_portal": round(purposes["listing"] / len(sources), 2),
         "robots_requests_per_portal": round(purposes["robots"] / len(sources), 2),
+        "crawler_cpu_s": round(cpu, 1),
+        "crawler_cpu_ms_per_request": round(1000 * cpu / len(sent), 2) if sent else None,
+        "served_requests_per_s": round(len(sent) / wall, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
