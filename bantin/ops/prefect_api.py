@@ -62,6 +62,11 @@ class PrefectApi:
         )
         return runs
 
+    def deactivate_schedules(self, deployment: dict[str, Any]) -> None:
+        """Turn a deployment's schedules off (tests: no scheduled run may start mid-test)."""
+        for schedule in deployment.get("schedules") or []:
+            self._request("PATCH", f"/deployments/{deployment['id']}/schedules/{schedule['id']}", json={"active": False})
+
     def logs(self, flow_run_id: str, limit: int = 200) -> list[dict[str, Any]]:
         return self._request(
             "POST",

@@ -78,6 +78,10 @@ def test_deployments_schedules_and_triggered_runs(
     scheduled_digest = prefect_api.scheduled_runs(digest["id"], limit=1)[0]
     assert scheduled_digest["parameters"].get("send") is True  # the Monday run mails; manual runs don't by default
 
+    # A scheduled crawl must not start on the worker in the middle of the test.
+    for deployment in (crawl, digest):
+        prefect_api.deactivate_schedules(deployment)
+
     worker = start_worker(prefect_server, work_pool, "worker-a")
     try:
         # 4. Trigger the crawl (offline fixtures) as a user would; wait for Completed.

@@ -84,6 +84,8 @@ def test_fan_out_crawl_on_two_workers_with_postgresql(pg_databases: tuple[str, s
         prefect_cli(["work-pool", "create", POOL, "--type", "process"], env)
         python_module(["flows.serve", "--create-limits"], env)
         prefect_cli(["deploy", "--all", "--prefect-file", str(PREFECT_FILE)], env)
+        for name in ("crawl-portals", "weekly-digest"):  # no scheduled run mid-test
+            api.deactivate_schedules(api.deployment(name, name))
         # Two slots each: the parent and three batch runs need both workers.
         workers = [start_worker(server, POOL, name, limit=2) for name in ("worker-a", "worker-b")]
 

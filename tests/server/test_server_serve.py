@@ -1,0 +1,76 @@
+"""`python -m flows.serve`: the same deployments from one process, no work pool."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bantin.ops.prefect_api import PrefectApi, run_deployment_cli
+from bantin.ops.prefect_procs import PROJECT_ROOT, ManagedProcess, PrefectServer
+
+from flows.serve import DeployConfigError, build_deployments, read_deployments
+from server_helpers import app_env, record_timing
+
+PREFECT_FILE = PROJECT_ROOT / "deploy" / "prefect.yaml"
+
+
+def test_serve_builds_what_prefect_yaml_says() -> None:
+    specs = read_deployments(PREFECT_FILE)
+    deployments = {d.name: d for d in build_deployments(specs)}
+    assert set(deployments) == {"crawl-portals", "crawl-portal", "weekly-digest", "reextract"}
+    crawl = deployments["crawl-portals"]
+    assert crawl.entrypoint.endswith("flows/fanout.py:crawl_portals")
+    assert crawl.concurrency_limit == 1 and crawl.concurrency_options.collision_strategy.value == "CANCEL_NEW"
+    (crawl_schedule,) = crawl.schedules
+    assert (crawl_schedule.schedule.cron, crawl_schedule.schedule.timezone) == ("0 */6 * * *", "Asia/Ho_Chi_Minh")
+    (digest_schedule,) = deployments["weekly-digest"].schedules
+    assert digest_schedule.schedule.cron == "0 7 * * 1" and digest_schedule.parameters == {"send": True}
+    assert deployments["reextract"].schedules == []
+
+
+def test_serve_names_a_broken_entry(tmp_path: Path) -> None:
+    bad = tmp_path / "prefect.yaml"
+    bad.write_text("deployments:\n  - name: x\n    entrypoint: flows/nope.py\n")
+    with pytest.raises(DeployConfigError, match=r"entrypoint 'flows/nope.py'"):
+        build_deployments(read_deployments(bad))
+    bad.write_text("deployments:\n  - entrypoint: flows/digest.py:weekly_digest\n")
+    with pytest.raises(DeployConfigError, match=r"deployments\[0\]: `name` is missing"):
+        read_deployments(bad)
+
+
+def test_serve_runs_a_triggered_digest(prefect_server: PrefectServer, prefect_api: PrefectApi, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    env = app_env(prefect_server, data_dir, database_url=f"sqlite:///{data_dir / 'bantin.sqlite3'}")
+    serve = ManagedProcess(
+        name="flows.serve",
+        argv=[sys.executable, "-m", "flows.serve", "--limit", "1"],
+        env=env,
+        log_path=tmp_path / "serve.log",
+    )
+    started = time.monotonic()
+    serve.start()
+    try:
+        # Serving has begun once the deployment is registered as served (no work pool).
+        deadline = time.monotonic() + 180
+        while True:
+            assert serve.alive(), serve.log_tail()
+            try:
+                deployment = prefect_api.deployment("weekly-digest", "weekly-digest")
+                if deployment["work_pool_name"] is None and "serving" in serve.log_tail():
+                    break
+            except Exception:
+                pass
+            assert time.monotonic() < deadline, serve.log_tail()
+            time.sleep(1)
+        assert prefect_api.concurrency_limit("portal-ham-yen") is not None
+        run_id = run_deployment_cli("weekly-digest/weekly-digest", {"week": "2024-W27"}, env)
+        run = prefect_api.wait(run_id, timeout_s=240)
+        assert run["name"] == "digest 2024-W27"
+        assert (data_dir / "digests" / "2024-W27.html").exists()
+    finally:
+        serve.stop()
+    record_timing("python -m flows.serve start + triggered digest -> Completed", time.monotonic() - started)
