@@ -23,7 +23,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from bantin.dedup import DedupIndex, Fingerprint, Known, add_rows, fingerprint, same_figures
@@ -51,6 +50,7 @@ class PortalReport:
     warnings: list[str] = field(default_factory=list)
     generic: bool = False
     duration_s: float = 0.0
+    incomplete_listings: list[str] = field(default_factory=list)  # walk broke off: resume next run
 
     @property
     def ok(self) -> bool:
@@ -74,6 +74,7 @@ class PortalReport:
             "warnings": list(self.warnings),
             "generic": self.generic,
             "duration_s": round(self.duration_s, 2),
+            "incomplete_listings": list(self.incomplete_listings),
         }
 
 
@@ -143,6 +144,11 @@ class ArticleStore:
 
         return await self.read(lambda s: known_urls(s, urls)) if urls else set()
 
+    async def incomplete_listings(self, portal_id: str) -> list[str]:
+        from storage.crawl import incomplete_listings
+
+        return await self.read(lambda s: incomplete_listings(s, portal_id))
+
     async def validators(self, url: str) -> tuple[str | None, str | None]:
         from storage.crawl import get_validators
 
@@ -188,10 +194,10 @@ class ArticleStore:
                 for item in items
             ],
         )
-        save_snapshots(session, [(item.snapshot, row.id) for item, row in zip(items, inserted)])
+        save_snapshots(session, [(item.snapshot, row.id) for item, row in zip(items, inserted, strict=True)])
         created = duplicates = 0
         # In order, so a copy later in the same batch finds the original earlier in it.
-        for item, row in zip(items, inserted):
+        for item, row in zip(items, inserted, strict=True):
             parsed, fp = item.parsed, item.fingerprint
             if not row.created:
                 continue  # already stored (another process, or the same URL twice)
@@ -262,18 +268,25 @@ async def _discover(
     new_urls: list[str] = []
     seen: set[str] = set()
     pages_done: list[tuple[str, str | None, str | None, list[str]]] = []
+    resume = set(await store.incomplete_listings(source.id))
     for listing in source.listing_urls:
         page_url: str | None = listing
         visited: set[str] = set()
+        # Last run broke off in this listing: walk on past known pages, unconditionally.
+        resuming = listing in resume
         while page_url and len(visited) < max_pages:
             visited.add(page_url)
-            etag, last_modified = await store.validators(page_url)
+            etag, last_modified = (None, None) if resuming else await store.validators(page_url)
             try:
                 result = await fetcher.fetch(
                     page_url, purpose="listing", allowed_hosts=source.hosts, etag=etag, last_modified=last_modified
                 )
             except FetchError as exc:
                 report.errors.append(f"listing {exc.url}: {exc.message}")
+                # Pages below this one were never seen: keep this listing's validators unsaved
+                # so the next run walks it again instead of stopping at a 304 on page 1.
+                pages_done = [p for p in pages_done if p[0] not in visited]
+                report.incomplete_listings.append(listing)
                 break
             report.listing_requests += 1
             if result.not_modified:
@@ -288,7 +301,7 @@ async def _discover(
             fresh = [u for u in links if u not in known]
             pages_done.append((page_url, result.etag, result.last_modified, fresh))
             new_urls.extend(fresh)
-            if not fresh:
+            if not fresh and not resuming:
                 break
             page_url = next_url if next_url not in visited else None
     return new_urls, pages_done

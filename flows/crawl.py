@@ -126,7 +126,7 @@ def crawl_portals(
         for source in selected
     ]
     reports: list[dict[str, Any]] = []
-    for source, future in zip(selected, futures):
+    for source, future in zip(selected, futures, strict=True):
         try:
             reports.append(future.result())
         except Exception as exc:  # one portal down must not sink the others' report
@@ -163,6 +163,7 @@ def _as_report(d: dict[str, Any]) -> PortalReport:
         warnings=list(d["warnings"]),
         generic=d["generic"],
         duration_s=d["duration_s"],
+        incomplete_listings=list(d.get("incomplete_listings", [])),
     )
 
 

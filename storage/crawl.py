@@ -52,6 +52,22 @@ def get_run(session: Session, run_id: int) -> CrawlRun | None:
     return session.get(CrawlRun, run_id)
 
 
+def incomplete_listings(session: Session, portal_id: str, lookback: int = 50) -> list[str]:
+    """Listings whose walk broke off (a page failed) in the portal's last finished run.
+
+    The next run walks them past already-known pages, so articles listed below the failed
+    page are not lost behind "stop at the first page without new URLs".
+    """
+    runs = session.execute(
+        select(CrawlRun.stats).where(CrawlRun.finished_at.is_not(None)).order_by(CrawlRun.id.desc()).limit(lookback)
+    ).scalars()
+    for stats in runs:
+        for portal in (stats or {}).get("portals", []):
+            if portal.get("portal") == portal_id:
+                return list(portal.get("incomplete_listings", []))
+    return []
+
+
 # --- fetch log --------------------------------------------------------------------------------
 
 

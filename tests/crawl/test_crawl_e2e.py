@@ -19,7 +19,7 @@ from sqlalchemy import select
 from bantin.crawl import PortalReport, crawl_sources
 from bantin.dedup import shingles
 from bantin.fixtures.app import FixtureApp, create_app
-from bantin.fixtures.portals import FixtureArticle, FixturePortal, load_portals
+from bantin.fixtures.portals import FixturePortal, load_portals
 from bantin.fixtures.routing import offline_transport
 from bantin.parse import VN_TZ, clean
 from bantin.settings import PROJECT_ROOT, FetchSettings, Settings
@@ -259,3 +259,19 @@ def test_unknown_family_falls_back_to_generic_and_is_flagged(
 
 def test_sources_path_is_real() -> None:
     assert Path(PROJECT_ROOT / "deploy" / "sources.yaml").exists()
+
+
+def test_failed_listing_page_is_walked_again_next_run(
+    fixture_server: tuple[FixtureApp, str], sqlite_settings: Settings
+) -> None:
+    app, base = fixture_server
+    app.add_fault("lambinh.tuyenquang.gov.vn/tin-tuc-su-kien/trang-2.html=500")
+    settings = sqlite_settings.model_copy(update={"fetch": FAST.model_copy(update={"max_retries": 1})})
+    sources = [s for s in fast_sources() if s.id == "lam-binh"]
+    _, (report,) = asyncio.run(crawl_sources(sources, settings, transport=offline_transport(base)))
+    assert report.errors and 0 < report.new_articles < 10  # page 1's articles only
+    app.faults.clear()
+    app.reset_counts()
+    _, (report,) = asyncio.run(crawl_sources(sources, settings, transport=offline_transport(base)))
+    assert report.ok and report.not_modified == 0  # no 304 hiding page 2
+    assert len(_articles(settings)) == 10
