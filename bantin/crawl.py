@@ -342,14 +342,25 @@ async def crawl_portal(
                 held -= 1
                 slots.release()
 
-            async def fetch_one(url: str) -> tuple[str, FetchResult | None, FetchError | None]:
+            # A few workers per portal pull URLs in listing order (newest first): the fetcher's
+            # per-host limits pace them, and no task exists for pages not yet due.
+            todo = list(reversed(new_urls))
+            done: asyncio.Queue[tuple[str, FetchResult | None, FetchError | None]] = asyncio.Queue()
+
+            async def worker() -> None:
                 nonlocal held
-                await slots.acquire()  # released once the page is parsed (or failed)
-                held += 1
-                try:
-                    return url, await fetcher.fetch(url, purpose="article", allowed_hosts=source.hosts), None
-                except FetchError as exc:
-                    return url, None, exc
+                while todo:
+                    url = todo.pop()
+                    await slots.acquire()  # released once the page is parsed (or failed)
+                    held += 1
+                    try:
+                        result = await fetcher.fetch(url, purpose="article", allowed_hosts=source.hosts)
+                    except FetchError as exc:
+                        done.put_nowait((url, None, exc))
+                    except Exception as exc:  # a bug must not leave the consumer waiting forever
+                        done.put_nowait((url, None, FetchError(url, f"unexpected {type(exc).__name__}: {exc}")))
+                    else:
+                        done.put_nowait((url, result, None))
 
             async def flush() -> None:
                 if batch:
@@ -360,10 +371,11 @@ async def crawl_portal(
                     report.duplicates += dups
                     await store.log(run_id, source.id, records)
 
-            tasks = [asyncio.ensure_future(fetch_one(u)) for u in new_urls]
+            per_host = source.politeness.concurrency or fetcher.settings.concurrency_per_host
+            tasks = [asyncio.ensure_future(worker()) for _ in range(min(len(new_urls), per_host + 1))]
             try:
-                for next_done in asyncio.as_completed(tasks):
-                    url, result, error = await next_done
+                for _ in range(len(new_urls)):
+                    url, result, error = await done.get()
                     release()
                     if error is not None:
                         if isinstance(error, RobotsDisallowed):
