@@ -108,13 +108,41 @@ def numbers_of(text: str) -> set[str]:
     return set(_NUMBER.findall(text))
 
 
+_WORD_OR_BREAK = re.compile(r"[^\W\d_]+|[^\w\s]|\d+")
+# Share of the smaller article's names (places, people, bodies) the other must hold.
+NAMES_CONTAINMENT = 0.95
+
+
+def names_of(text: str) -> set[str]:
+    """Names: runs of capitalised syllables ("Hồng Phong", "Nguyễn Thế Đồi", "Huyện").
+    Communes, people and bodies are written in title case; punctuation ends a run."""
+    names: set[str] = set()
+    run: list[str] = []
+    for token in _WORD_OR_BREAK.findall(unicodedata.normalize("NFC", text)):
+        if token[0].isupper():
+            run.append(token)
+            continue
+        if run:
+            names.add(" ".join(run))
+            run = []
+    if run:
+        names.add(" ".join(run))
+    return names
+
+
+def _contained(a: set[str], b: set[str], share: float) -> bool:
+    if not a or not b:
+        return not a and not b
+    return len(a & b) / min(len(a), len(b)) >= share
+
+
 def same_figures(a: str, b: str) -> bool:
-    """Near-duplicate guard: a republished copy keeps the original's dates and figures
-    (a trimmed copy keeps a subset); two meetings written from one template do not."""
-    na, nb = numbers_of(a), numbers_of(b)
-    if not na or not nb:
-        return not na and not nb
-    return len(na & nb) / min(len(na), len(nb)) >= NUMBERS_CONTAINMENT
+    """Near-duplicate guard: a republished copy keeps the original's dates, figures and
+    names (a trimmed copy keeps a subset); two meetings written from one template, for
+    another commune or another day, do not."""
+    return _contained(numbers_of(a), numbers_of(b), NUMBERS_CONTAINMENT) and _contained(
+        names_of(a), names_of(b), NAMES_CONTAINMENT
+    )
 
 
 def shingles(text: str, k: int = SHINGLE_SYLLABLES) -> set[bytes]:

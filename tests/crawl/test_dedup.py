@@ -44,6 +44,9 @@ def test_near_duplicate_needs_the_same_figures() -> None:
     assert fingerprint(story).minhash.jaccard(fingerprint(trimmed).minhash) >= 0.6
     assert same_figures(story, trimmed)
     assert not same_figures(story, other)
+    # Same day and figures, another commune: another meeting.
+    assert not same_figures(story, story.replace("Đức Ninh", "Thái Sơn"))
+    assert same_figures(story, story.replace("Thường trực Huyện ủy Hàm Yên", "Thường trực Huyện ủy Hàm Yên"))
 
 
 def _item(url: str, title: str, paragraphs: list[str], published: dt.datetime) -> StoreItem:
