@@ -60,6 +60,10 @@ class OffsiteRedirect(FetchError):
     """A redirect pointed to a host outside the portal's allowed hosts."""
 
 
+class HostNotAllowed(FetchError):
+    """The URL itself is on a host outside the portal's allowed hosts (never requested)."""
+
+
 class TooManyRedirects(FetchError):
     """Redirect chain longer than MAX_REDIRECTS, or a loop."""
 
@@ -567,7 +571,7 @@ class Fetcher:
         allowed = frozenset(allowed_hosts)
         if host_of(url) not in allowed:
             self._record(url, purpose, None, 0, None, "refused: host not allowed")
-            raise OffsiteRedirect(url, "host not in the portal's allowed hosts")
+            raise HostNotAllowed(url, "host not in the portal's allowed hosts")
         headers: dict[str, str] = {}
         if etag:
             headers["If-None-Match"] = etag
