@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     sources_file = args.sources or Settings.from_env().sources_file
     api_url = _require_api()
     for line in asyncio.run(create_portal_limits(sources_file, prune=args.prune)) or ["portal limits up to date"]:
-        print(line)
+        print(line, flush=True)
     if args.create_limits:
         return 0
 
@@ -227,8 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     apply_static_env(specs)
     from prefect import serve
 
-    print(f"serving {', '.join(s.name for s in specs)} on {api_url}, at most {args.limit} runs at once")
-    serve(*build_deployments(specs), limit=args.limit)
+    print(f"loading {', '.join(s.entrypoint for s in specs)}", flush=True)
+    deployments = build_deployments(specs)
+    print(f"serving {', '.join(s.name for s in specs)} on {api_url}, at most {args.limit} runs at once", flush=True)
+    serve(*deployments, limit=args.limit)
     return 0
 
 

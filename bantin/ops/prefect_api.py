@@ -77,6 +77,9 @@ class PrefectApi:
     def artifacts(self, flow_run_id: str) -> list[dict[str, Any]]:
         return self._request("POST", "/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}})
 
+    def create_concurrency_limit(self, name: str, limit: int) -> dict[str, Any]:
+        return self._request("POST", "/v2/concurrency_limits/", json={"name": name, "limit": limit})
+
     def concurrency_limit(self, name: str) -> dict[str, Any] | None:
         try:
             return self._request("GET", f"/v2/concurrency_limits/{name}")
