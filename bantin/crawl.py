@@ -44,7 +44,7 @@ class PortalReport:
     not_modified: int = 0
     article_requests: int = 0
     new_articles: int = 0
-    duplicates: int = 0
+    duplicates: int = 0  # duplicate links made: a new copy, or a stored copy re-linked to a new original
     skipped: int = 0  # robots.txt disallowed article URLs
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
