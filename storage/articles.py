@@ -155,7 +155,7 @@ class NewArticle:
     byline: str | None = None
     captions: list[str] = field(default_factory=list)
     content_hash: str | None = None  # computed from `text` when None
-    minhash: bytes | None = None  # datasketch MinHash.hashvalues as uint64 bytes
+    minhash: bytes | None = None  # bantin.dedup signature: 128 x uint32 bytes
     first_seen_at: dt.datetime | None = None  # now when None
     duplicate_of: int | None = None
 
