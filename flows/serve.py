@@ -189,6 +189,30 @@ async def create_portal_limits(sources_file: Path, prune: bool = False) -> list[
     return changes
 
 
+async def release_pool_deployments(deployments: list[Any]) -> list[str]:
+    """Delete deployments of these names that `prefect deploy` registered for a work pool.
+
+    Serving updates a deployment in place, and an update keeps what the pool version had
+    (its pull steps and storage path), with which the served flow run crashes at start
+    ("Downloading flow code from storage at None"). Their past runs are kept.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    released = []
+    async with get_client() as client:
+        for deployment in deployments:
+            full_name = f"{deployment.flow_name}/{deployment.name}"
+            try:
+                existing = await client.read_deployment_by_name(full_name)
+            except ObjectNotFound:
+                continue
+            if existing.work_pool_name:
+                await client.delete_deployment(existing.id)
+                released.append(f"replaced {full_name} (was registered for work pool {existing.work_pool_name})")
+    return released
+
+
 def _require_api() -> str:
     from prefect.settings import PREFECT_API_URL
 
@@ -229,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"loading {', '.join(s.entrypoint for s in specs)}", flush=True)
     deployments = build_deployments(specs)
+    for line in asyncio.run(release_pool_deployments(deployments)):
+        print(line, flush=True)
     print(f"serving {', '.join(s.name for s in specs)} on {api_url}, at most {args.limit} runs at once", flush=True)
     serve(*deployments, limit=args.limit)
     return 0

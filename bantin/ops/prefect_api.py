@@ -30,8 +30,13 @@ class PrefectApi:
     api_url: str
     timeout_s: float = 30.0
 
-    def _request(self, method: str, path: str, json: Any = None) -> Any:
-        response = httpx.request(method, f"{self.api_url}{path}", json=json, timeout=self.timeout_s)
+    def _request(self, method: str, path: str, json: Any = None, retries: int = 5) -> Any:
+        for attempt in range(retries + 1):
+            response = httpx.request(method, f"{self.api_url}{path}", json=json, timeout=self.timeout_s)
+            # 503: the server's database was busy (SQLite locked); Prefect's own client retries too.
+            if response.status_code != 503 or attempt == retries:
+                break
+            time.sleep(1.0 + attempt)
         if response.status_code >= 400:
             raise PrefectProcessError(f"{method} {path} -> {response.status_code}: {response.text[:1000]}")
         return response.json() if response.content else None
