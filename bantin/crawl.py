@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -31,6 +32,8 @@ from bantin.parse import ParsedArticle, parse_article, parse_listing
 from bantin.settings import Settings
 from bantin.sources import Source
 from bantin.urls import is_allowed
+
+logger = logging.getLogger(__name__)
 
 STORE_BATCH = 25
 
@@ -55,6 +58,11 @@ class PortalReport:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    def add_error(self, message: str) -> None:
+        """Record a failure in the report, and log it with the portal and URL for the run's log."""
+        self.errors.append(message)
+        logger.warning("portal %s: %s", self.portal_id, message)
 
     @property
     def unreachable(self) -> bool:
@@ -282,7 +290,7 @@ async def _discover(
                     page_url, purpose="listing", allowed_hosts=source.hosts, etag=etag, last_modified=last_modified
                 )
             except FetchError as exc:
-                report.errors.append(f"listing {exc.url}: {exc.message}")
+                report.add_error(f"listing {exc.url}: {exc.message}")
                 # Pages below this one were never seen: keep this listing's validators unsaved
                 # so the next run walks it again instead of stopping at a 304 on page 1.
                 pages_done = [p for p in pages_done if p[0] not in visited]
@@ -381,7 +389,7 @@ async def crawl_portal(
                         if isinstance(error, RobotsDisallowed):
                             report.skipped += 1
                             continue
-                        report.errors.append(f"article {url}: {error.message}")
+                        report.add_error(f"article {url}: {error.message}")
                         if isinstance(error, RetriesExhausted):
                             failed_transient.add(url)
                         continue
@@ -389,7 +397,7 @@ async def crawl_portal(
                     report.article_requests += 1
                     parsed = parse_article(result.text, url, source.family)
                     if not parsed.paragraphs:
-                        report.errors.append(f"article {url}: no body text found")
+                        report.add_error(f"article {url}: no body text found")
                         continue
                     if parsed.generic and not source.generic:
                         report.warnings.append(f"article {url}: {source.family} selectors failed, generic fallback used")

@@ -377,7 +377,7 @@ class Fetcher:
         sink = _RECORDER.get() or self._on_record
         if sink is None:
             return
-        duration = 0 if started is None else int((self._clock() - started) * 1000)
+        elapsed = 0.0 if started is None else self._clock() - started
         sink(
             FetchRecord(
                 url=url,
@@ -385,9 +385,10 @@ class Fetcher:
                 purpose=purpose,
                 status=status,
                 bytes=size,
-                duration_ms=duration,
+                duration_ms=int(elapsed * 1000),
                 error=error,
-                requested_at=dt.datetime.now(dt.timezone.utc),
+                # When the request started: per-host spacing is checked on these.
+                requested_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=elapsed),
             )
         )
 

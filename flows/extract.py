@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger, task
+from prefect.runtime import flow_run
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
@@ -142,13 +143,26 @@ def _run(settings: Settings, batch_size: int, since: dt.date | None, force: bool
     return total
 
 
-@flow(name="extract-new")
+def _local_now() -> str:
+    return dt.datetime.now(ZoneInfo(Settings().timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def _extract_run_name() -> str:
+    return f"extract {_local_now()}"
+
+
+def _reextract_run_name() -> str:
+    since = flow_run.parameters.get("since")
+    return f"reextract since {since}" if since else "reextract all"
+
+
+@flow(name="extract-new", flow_run_name=_extract_run_name)
 def extract_new(batch_size: int = 200, settings: Settings | None = None) -> dict[str, Any]:
     """Extract every stored article that has no record of the current extractor version."""
     return _run(settings or Settings.from_env(), batch_size, None, force=False, from_snapshots=False)
 
 
-@flow(name="reextract")
+@flow(name="reextract", flow_run_name=_reextract_run_name)
 def reextract(since: dt.date | None = None, batch_size: int = 200, settings: Settings | None = None) -> dict[str, Any]:
     """Re-parse stored snapshots and re-extract with the current version, replacing older records."""
     return _run(settings or Settings.from_env(), batch_size, since, force=True, from_snapshots=True)

@@ -214,7 +214,7 @@ def test_429_retry_after_on_a_listing_is_waited_out(
 
 
 def test_timing_out_portal_is_recorded_and_the_others_finish(
-    fixture_server: tuple[FixtureApp, str], sqlite_settings: Settings
+    fixture_server: tuple[FixtureApp, str], sqlite_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     app, base = fixture_server
     app.add_fault("hamyen.tuyenquang.gov.vn/*=slow:2")
@@ -231,6 +231,10 @@ def test_timing_out_portal_is_recorded_and_the_others_finish(
         rows = fetch_log_rows(session, run_id, "ham-yen")
     assert rows and all(r.error for r in rows)
     assert any("timeout" in (r.error or "").lower() or "timed out" in (r.error or "").lower() for r in rows)
+    # The run's log names the portal and the URL that failed.
+    failures = [r.getMessage() for r in caplog.records if r.name == "bantin.crawl"]
+    assert any(m.startswith("portal ham-yen: listing https://hamyen.tuyenquang.gov.vn/") for m in failures)
+    assert not any("lam-binh" in m for m in failures)
     # Next run, the portal answers again: its articles come in (no stale 304 hides them).
     app.faults.clear()
     _, reports = asyncio.run(crawl_sources(sources, settings, transport=offline_transport(base)))

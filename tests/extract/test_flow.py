@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import os
 import subprocess
 import sys
@@ -128,7 +129,8 @@ redo = reextract(since=dt.date(2024, 1, 1))
 with get_client(sync_client=True) as client:
     tasks = sorted(t.name.split("-")[0] + "-" + t.name.split("-")[1] for t in client.read_task_runs())
     artifacts = [a.key for a in client.read_artifacts()]
-print("RESULT " + json.dumps({"first": first, "again": again, "redo": redo, "tasks": tasks, "artifacts": artifacts}))
+    runs = sorted(r.name for r in client.read_flow_runs())
+print("RESULT " + json.dumps({"first": first, "again": again, "redo": redo, "tasks": tasks, "artifacts": artifacts, "runs": runs}))
 """
 
 
@@ -154,6 +156,9 @@ def test_flows_run_for_real(session: Session, settings: Settings, tmp_path: Path
     # since 2024-01-01: the Vĩnh Linh and festival articles, the Vĩnh Linh one re-parsed from its page
     assert out["redo"]["articles"] == 2 and out["redo"]["reparsed"] == 1
     assert "extract-report" in out["artifacts"]
+    # Run names say what ran, for the UI.
+    assert "reextract since 2024-01-01" in out["runs"]
+    assert sum(1 for name in out["runs"] if re.fullmatch(r"extract \d{4}-\d{2}-\d{2} \d{2}:\d{2}", name)) == 2
     session.expire_all()
     vl = session.execute(select(Meeting).where(Meeting.is_meeting.is_(True))).scalars().all()
     assert len(vl) == 2
