@@ -316,6 +316,30 @@ def _split_name(words: list[re.Match[str]], places: set[str]) -> int:
     return max(0, n - 3)
 
 
+# Words that name the unit a title belongs to ("Huyện uỷ", "UBND xã", "Chi bộ ấp"). After the
+# unit, a title goes on only with more unit words or a capitalised place name; a lower-case
+# word there is the sentence's verb, even one the stop list misses ("đánh gia cao", a typo).
+_UNIT_WORDS = frozenset(
+    fold(w)
+    for w in (
+        "uỷ viên ban thường vụ trực chấp hành kiểm tra nhân dân mặt trận tổ quốc ubnd hđnd ubmttq mttq bch btv "
+        "đảng bộ chi xã huyện tỉnh phường thị trấn thành phố ấp thôn bản khu"
+    ).split()
+)
+
+
+def _title_part_end(norm: str, s: int, e: int) -> int:
+    """Where one comma-separated title ends: at `e`, or before a lower-case word after its unit."""
+    seen_unit = False
+    for w in re.finditer(r"\S+", norm[s:e]):
+        token = w.group(0)
+        if token.lower() in _UNIT_WORDS:
+            seen_unit = True
+        elif seen_unit and not token[0].isupper():
+            return s + w.start()
+    return e
+
+
 def _titles_after(norm: str, pos: int, limit: int) -> tuple[int, int] | None:
     """'Phó Bí thư Huyện uỷ, Chủ tịch HĐND huyện' after a name: comma-separated titles."""
     seg_end = limit
@@ -334,7 +358,9 @@ def _titles_after(norm: str, pos: int, limit: int) -> tuple[int, int] | None:
         # every comma-separated part is a title of its own ("Bí thư Đảng uỷ", "Chủ tịch UBND xã")
         if not _TITLE_HEAD_RE.match(norm[i:part_end]):
             break
-        parts_end = part_end
+        parts_end = _title_part_end(norm, i, part_end)
+        if parts_end < part_end:
+            break
         i = part_end + 1
     if parts_end <= pos:
         return None
