@@ -316,15 +316,12 @@ def _split_name(words: list[re.Match[str]], places: set[str]) -> int:
     return max(0, n - 3)
 
 
-# Words that name the unit a title belongs to ("Huyện uỷ", "UBND xã", "Chi bộ ấp"). After the
-# unit, a title goes on only with more unit words or a capitalised place name; a lower-case
-# word there is the sentence's verb, even one the stop list misses ("đánh gia cao", a typo).
-_UNIT_WORDS = frozenset(
-    fold(w)
-    for w in (
-        "uỷ viên ban thường vụ trực chấp hành kiểm tra nhân dân mặt trận tổ quốc ubnd hđnd ubmttq mttq bch btv "
-        "đảng bộ chi xã huyện tỉnh phường thị trấn thành phố ấp thôn bản khu"
-    ).split()
+# A title names its unit ("Huyện uỷ", "HĐND huyện", "Chi bộ ấp"). After the unit it goes on only
+# with words of unit names ("Ban Thường vụ", "Uỷ ban nhân dân") or a capitalised place name; any
+# other lower-case word there is the sentence's verb, even one the stop list misses ("đánh gia cao").
+_UNIT_WORDS = frozenset(fold(w) for w in "uỷ ubnd hđnd ubmttq mttq bch btv bộ xã huyện tỉnh phường trấn phố ấp thôn bản khu".split())
+_UNIT_NAME_WORDS = frozenset(
+    fold(w) for w in "viên ban thường vụ trực chấp hành kiểm tra nhân dân mặt trận tổ quốc đảng chi thị thành".split()
 )
 
 
@@ -333,9 +330,10 @@ def _title_part_end(norm: str, s: int, e: int) -> int:
     seen_unit = False
     for w in re.finditer(r"\S+", norm[s:e]):
         token = w.group(0)
-        if token.lower() in _UNIT_WORDS:
+        lower = token.lower()
+        if lower in _UNIT_WORDS:
             seen_unit = True
-        elif seen_unit and not token[0].isupper():
+        elif seen_unit and lower not in _UNIT_NAME_WORDS and not token[0].isupper():
             return s + w.start()
     return e
 
