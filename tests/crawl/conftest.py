@@ -41,16 +41,19 @@ def serve(app: Any) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+# Politeness fast enough for tests (50 req/s per host), short timeouts and backoff.
+FAST_FETCH = FetchSettings(
+    requests_per_second=50.0,
+    concurrency_per_host=4,
+    connect_timeout_s=2.0,
+    read_timeout_s=2.0,
+    max_retries=2,
+    backoff_base_s=0.05,
+    backoff_cap_s=5.0,
+    max_bytes=200_000,
+)
+
+
 @pytest.fixture
 def fast_fetch() -> FetchSettings:
-    """Politeness fast enough for tests (50 req/s per host), short timeouts and backoff."""
-    return FetchSettings(
-        requests_per_second=50.0,
-        concurrency_per_host=4,
-        connect_timeout_s=2.0,
-        read_timeout_s=2.0,
-        max_retries=2,
-        backoff_base_s=0.05,
-        backoff_cap_s=5.0,
-        max_bytes=200_000,
-    )
+    return FAST_FETCH

@@ -22,22 +22,14 @@ from bantin.fixtures.app import FixtureApp, create_app
 from bantin.fixtures.portals import FixturePortal, load_portals
 from bantin.fixtures.routing import offline_transport
 from bantin.parse import VN_TZ, clean
-from bantin.settings import PROJECT_ROOT, FetchSettings, Settings
+from bantin.settings import PROJECT_ROOT, Settings
 from bantin.sources import Politeness, Source, load_sources
 from bantin.urls import canonicalize_url
 from storage.crawl import fetch_log_rows
 from storage.models import Article, PageSnapshot
 from storage.session import session_factory
+from tests.crawl.conftest import FAST_FETCH as FAST
 from tests.crawl.conftest import serve
-
-FAST = FetchSettings(
-    requests_per_second=50.0,
-    concurrency_per_host=4,
-    connect_timeout_s=2.0,
-    read_timeout_s=2.0,
-    max_retries=2,
-    backoff_base_s=0.05,
-)
 
 CHROME = (
     "Bài viết liên quan",
