@@ -9,7 +9,7 @@ endif
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 PYTEST_ARGS ?=
 
-.PHONY: demo test sync bench clean
+.PHONY: demo test sync bench quality train clean
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv .tools && .tools/bin/pip install -q uv
@@ -30,6 +30,14 @@ bench: .venv/.synced
 	$(UV) sync --frozen --group bench
 	.venv/bin/python bench/extract.py
 	.venv/bin/python bench/crawl.py
+
+# Extraction quality on the real corpus's test split (bench/quality.py --help for more).
+quality: .venv/.synced
+	.venv/bin/python bench/quality.py --split $(or $(SPLIT),test)
+
+# The clause labeller, refitted on the corpus's train split (+ the seeds).
+train: .venv/.synced
+	.venv/bin/python -m bantin.extract.training
 
 clean:
 	rm -rf .venv .tools var

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 
-from bantin.extract import fields, places
+from bantin.extract import fields, labeller, places
 from bantin.extract.clauses import FIGURE, find_clauses, topic_of
 from bantin.extract.layout import analyse
 from bantin.extract.model import Clause, MeetingRecord, Person
@@ -145,6 +145,9 @@ def extract_meeting(
             p.title = _nfc(p.title)
 
     found = find_clauses(layout, norm)
+    model = labeller.load_model()
+    if model is not None:
+        found = labeller.learned_clauses(layout, norm, found, model)
     record.achievements = [_clause(nt, sp, shift) for sp in _dedupe(found.achievements)]
     record.shortfalls = [_clause(nt, sp, shift) for sp in _dedupe(found.shortfalls)]
     record.directives = [_clause(nt, sp, shift) for sp in _dedupe(found.directives)]

@@ -1,0 +1,219 @@
+"""Per-clause labels (shortfall, directive, other) from a small learned model.
+
+The rules of `clauses.py` read a report as regions: results, then problems, then the
+chair's conclusion. Real reports break that order (no paragraph breaks, a directive in
+the middle, a problem after the conclusion), so each clause is labelled on its own
+here, from its words, its cues, where it stands and what the rules made of it (the
+rules' label is one feature among others: a prior, not a gate).
+
+The model is a multinomial logistic regression over hashed features, trained on the
+corpus's `train` split by `make train` (bantin/extract/training.py) and committed as
+`clause_model.json` (a few hundred KB, loaded once, in well under a second).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from bantin.extract import clauses as rules
+from bantin.extract.layout import Layout
+from bantin.extract.textnorm import fold
+
+MODEL_PATH = Path(__file__).with_name("clause_model.json")
+LABELS = ("other", "shortfall", "directive")
+DIM = 1 << 16
+
+
+def rx(p: str) -> re.Pattern[str]:
+    return re.compile(fold(p), re.I)
+
+
+# Cues a clause may carry; each is one feature (its name), learned with the rest.
+CUES: dict[str, re.Pattern[str]] = {
+    "neg": rules._NEG,
+    "strong_neg": rules._STRONG_NEG,
+    "dir_trigger": rules._DIR_TRIGGER,
+    "imp_start": re.compile(r"^\W*" + rules._IMP_START.pattern, re.I),
+    "early_modal": re.compile(r"^\W*" + rules._EARLY_MODAL.pattern, re.I),
+    "modal": rx(r"\b(?:cần|phải|cần phải|cần có|phải có)\b"),
+    "contrast": rules._CONTRAST,
+    "pos": rules._POS,
+    "praise": rules._PRAISE,
+    "sf_word": rx(r"\b(?:hạn chế|tồn tại|khó khăn|vướng mắc|bất cập|yếu kém|khuyết điểm|thiếu sót|vi phạm|chậm)\b"),
+    "past": rx(r"\bđã\b"),
+    "future": rx(r"\b(?:sẽ|thời gian tới|trong thời gian tới|sắp tới|năm \d{4} và những năm tiếp theo|tiếp theo)\b"),
+    "question": re.compile(r"\?"),
+    "upward": rx(r"\b(?:kiến nghị|đề xuất|đề nghị)\s+(?:với\s+)?(?:trung ương|chính phủ|bộ|tỉnh|ubnd tỉnh|các sở|cấp trên|huyện quan tâm)"),
+    "proposal": rx(r"\b(?:kiến nghị|đề xuất|kiến nghị, đề xuất)\b"),
+    "conclude": rx(r"\b(?:kết luận|phát biểu chỉ đạo|chỉ đạo hội nghị|phát biểu tại|nhấn mạnh|lưu ý)\b"),
+    "assign": rx(r"\b(?:giao cho|giao nhiệm vụ|nhắc nhở|chỉ đạo các|yêu cầu các|đề nghị các)\b"),
+    "noun_yeucau": rx(r"\b(?:đáp ứng|đảm bảo|bảo đảm|theo) (?:được )?yêu cầu\b"),
+    "figure": rules.FIGURE,
+    "percent": re.compile(r"\d\s*%"),
+    "low_rate": rx(r"\bmới (?:chỉ )?(?:đạt|được|kiểm tra được)\b|\bcòn (?:quá )?ít\b|\bvẫn còn\b|\bcòn tình trạng\b"),
+    "reason": rx(r"\b(?:nguyên nhân|do|vì|bởi)\b"),
+    "docname": rx(r"\b(?:nghị quyết|kết luận|chỉ thị|quyết định|kế hoạch|thông báo)\s+số\b"),
+    "result_words": rx(r"\b(?:kết quả|đạt được|đã đạt|hoàn thành|vượt)\b"),
+    "task_words": rx(r"\b(?:nhiệm vụ|giải pháp|phương hướng|trọng tâm)\b"),
+}
+_TOKEN = re.compile(r"\w+", re.U)
+_CONCLUSION_MARK = rx(r"\b(?:phát biểu kết luận|kết luận (?:hội nghị|buổi làm việc|cuộc họp)|phát biểu chỉ đạo|chỉ đạo hội nghị)\b")
+
+
+@dataclass
+class Unit:
+    """A clause: a ";"-part of a sentence, a list item after ":", or a bullet line."""
+
+    start: int
+    end: int
+    line: int  # index among the body lines
+    sentence: int  # index of the sentence in the article
+    ends_colon: bool = False
+    rule: str = "other"  # what the region rules made of it
+    features: list[str] = field(default_factory=list)
+
+
+def segment(layout: Layout, norm: str) -> list[Unit]:
+    units: list[Unit] = []
+    lines = [ln for ln in layout.lines if ln.kind in ("lead", "body")]
+    n_sent = 0
+    for li, ln in enumerate(lines):
+        for s, e in ln.sentences:
+            n_sent += 1
+            # "... như sau: A; B" -> the intro and the items; ";" parts are clauses
+            cuts = [s]
+            for m in re.finditer(r";|:\s+(?=\S)", norm[s:e]):
+                cuts.append(s + m.end())
+            cuts.append(e)
+            for a, b in zip(cuts, cuts[1:]):
+                while a < b and norm[a].isspace():
+                    a += 1
+                if len(norm[a:b].split()) < 2:
+                    continue
+                units.append(Unit(a, b, li, n_sent, norm[a:b].rstrip().endswith(":")))
+    return units
+
+
+def _rule_labels(units: list[Unit], found: rules.Found) -> None:
+    for u in units:
+        for label, spans in (("shortfall", found.shortfalls), ("directive", found.directives),
+                             ("achievement", found.achievements)):
+            covered = sum(max(0, min(u.end, e) - max(u.start, s)) for s, e in spans)
+            if covered * 2 >= (u.end - u.start):
+                u.rule = label
+                break
+
+
+def featurise(units: list[Unit], norm: str, found: rules.Found) -> None:
+    _rule_labels(units, found)
+    n = len(units)
+    conclusion_at = next((i for i, u in enumerate(units) if _CONCLUSION_MARK.search(norm, u.start, u.end)), None)
+    for i, u in enumerate(units):
+        text = norm[u.start : u.end].lower()
+        words = _TOKEN.findall(text)
+        f = u.features
+        f.append("bias")
+        f.extend("w:" + w for w in words)
+        f.extend("b:" + a + "_" + b for a, b in zip(words, words[1:]))
+        f.extend("f:" + w for w in words[:3])
+        if len(words) >= 2:
+            f.append("f2:" + words[0] + "_" + words[1])
+        for name, pattern in CUES.items():
+            if pattern.search(text):
+                f.append("c:" + name)
+        f.append("r:" + u.rule)
+        pos = i / max(1, n - 1)
+        f.append(f"pos:{min(4, int(pos * 5))}")
+        f.append(f"len:{min(5, len(words) // 8)}")
+        if conclusion_at is not None:
+            f.append("after_conclusion" if i >= conclusion_at else "before_conclusion")
+        if u.line == 0:
+            f.append("lead")
+        prev = units[i - 1] if i else None
+        if prev is not None:
+            f.append("prev_r:" + prev.rule)
+            if prev.ends_colon:
+                f.append("after_colon")
+                for name in ("sf_word", "task_words", "dir_trigger"):
+                    if CUES[name].search(norm, prev.start, prev.end):
+                        f.append("after_colon_" + name)
+            if prev.sentence == u.sentence:
+                f.append("same_sentence")
+        if u.ends_colon:
+            f.append("ends_colon")
+
+
+def _hash(feature: str) -> int:
+    return zlib.crc32(feature.encode()) % DIM
+
+
+def vector_indices(features: list[str]) -> list[int]:
+    return [_hash(f) for f in features]
+
+
+@dataclass
+class Model:
+    weights: npt.NDArray[np.float32]  # (DIM, len(LABELS))
+
+    def scores(self, units: list[Unit]) -> npt.NDArray[np.float64]:
+        out = np.zeros((len(units), len(LABELS)))
+        for row, u in enumerate(units):
+            idx = vector_indices(u.features)
+            out[row] = self.weights[idx].sum(axis=0)
+        return out
+
+    def labels(self, units: list[Unit]) -> list[str]:
+        if not units:
+            return []
+        return [LABELS[k] for k in self.scores(units).argmax(axis=1)]
+
+    def to_json(self) -> str:
+        nz = np.nonzero(np.abs(self.weights).max(axis=1) > 1e-4)[0]
+        rows = {int(i): [round(float(x), 4) for x in self.weights[i]] for i in nz}
+        return json.dumps({"dim": DIM, "labels": LABELS, "rows": rows}, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Model:
+        data = json.loads(text)
+        weights = np.zeros((int(data["dim"]), len(LABELS)), dtype=np.float32)
+        for i, row in data["rows"].items():
+            weights[int(i)] = row
+        return cls(weights)
+
+
+@lru_cache(maxsize=1)
+def load_model() -> Model | None:
+    """The committed model, or None when there is none (the rules alone then)."""
+    if not MODEL_PATH.is_file():
+        return None
+    return Model.from_json(MODEL_PATH.read_text(encoding="utf-8"))
+
+
+def label_units(layout: Layout, norm: str, found: rules.Found, model: Model) -> list[tuple[Unit, str]]:
+    units = segment(layout, norm)
+    featurise(units, norm, found)
+    return list(zip(units, model.labels(units)))
+
+
+def learned_clauses(layout: Layout, norm: str, found: rules.Found, model: Model) -> rules.Found:
+    """The rules' achievements with the model's shortfalls and directives, trimmed as the
+    rules trim theirs (cue words, enumerators, list intros, who asks)."""
+    out = rules.Found(achievements=found.achievements)
+    for unit, label in label_units(layout, norm, found, model):
+        if label == "shortfall":
+            intro = rules._SF_LIST.search(norm, unit.start, unit.end)
+            start = intro.end() if intro else unit.start
+            rules._emit(norm, out.shortfalls, start, unit.end, problems=True)
+        elif label == "directive":
+            content = rules._directive_content(norm, unit.start, unit.end) or (unit.start, unit.end)
+            for a, b in rules._drop_list_intro(norm, content[0], content[1], rules._DIR_LIST):
+                rules._emit(norm, out.directives, a, b)
+    return out
