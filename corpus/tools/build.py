@@ -127,6 +127,30 @@ def load(files: list[Path], problems: list[str]) -> list[dict[str, Any]]:
     return [records[k] for k in sorted(records)]
 
 
+def claimed_elsewhere(only: Path, records: list[dict[str, Any]]) -> list[str]:
+    """Articles of `only` that a batch sorting before it already annotates (annotators
+    work side by side; the earlier batch keeps the article)."""
+    earlier: dict[tuple[str, str], str] = {}
+    for file in sorted(ANNOTATIONS.glob("*.jsonl")):
+        if file.name >= only.name:
+            continue
+        for line in file.read_text(encoding="utf-8").splitlines():
+            try:
+                raw = json.loads(line)
+                src = raw["source"]
+                earlier[(str(src["repo"]), str(src["path"]))] = f"{file.name} ({raw['seed']})"
+            except (ValueError, KeyError, TypeError):
+                continue
+    out = []
+    for r in records:
+        src = r["source"] or {}
+        where = earlier.get((str(src.get("repo")), str(src.get("path"))))
+        if where:
+            out.append(f"{r['seed']}: this article is already annotated in {where}: "
+                       f"delete this record and its text file, and pick another article")
+    return out
+
+
 def manifest(records: list[dict[str, Any]]) -> str:
     lines = ["# Written by corpus/tools/build.py: the portal of each corpus text, read by",
              "# `bantin extract` (district, province, publication date).", "seeds:"]
@@ -149,6 +173,8 @@ def main() -> int:
     files = [a.only.resolve()] if a.only else sorted(ANNOTATIONS.glob("*.jsonl"))
     problems: list[str] = []
     records = load(files, problems)
+    if a.only:
+        problems.extend(claimed_elsewhere(a.only.resolve(), records))
     for p in problems:
         print(p, file=sys.stderr)
     splits = {s: sum(r["split"] == s for r in records) for s in ("train", "dev", "test")}
