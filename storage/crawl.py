@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from storage.articles import canonical_url, dialect_insert
 from storage.models import Article, CrawlRun, FetchLog, HttpCacheEntry, PageSnapshot, utcnow
 
-
 REFUSED_PREFIX = "refused:"
 
 
@@ -155,12 +154,12 @@ def save_validators(session: Session, items: Iterable[tuple[str, str | None, str
     if not rows:
         return 0
     stmt = dialect_insert(session, HttpCacheEntry)
-    stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+    stmt = stmt.on_conflict_do_update(
         index_elements=[HttpCacheEntry.url],
         set_={
-            "etag": stmt.excluded.etag,  # type: ignore[attr-defined]
-            "last_modified": stmt.excluded.last_modified,  # type: ignore[attr-defined]
-            "checked_at": stmt.excluded.checked_at,  # type: ignore[attr-defined]
+            "etag": stmt.excluded.etag,
+            "last_modified": stmt.excluded.last_modified,
+            "checked_at": stmt.excluded.checked_at,
         },
     )
     session.execute(stmt, list(rows.values()))
@@ -188,7 +187,7 @@ def dedup_rows(
         .where(Article.id > after_id)
         .order_by(Article.id)
     )
-    return [tuple(row) for row in session.execute(stmt)]  # type: ignore[misc]
+    return [row._tuple() for row in session.execute(stmt)]
 
 
 def article_text(session: Session, article_id: int) -> str:
@@ -224,7 +223,7 @@ def save_snapshots(session: Session, rows: Sequence[tuple[dict[str, Any], int | 
     now = utcnow()
     values = {(row["url"], row["sha256"]): row | {"article_id": article_id, "fetched_at": now} for row, article_id in rows}
     if values:
-        stmt = dialect_insert(session, PageSnapshot).on_conflict_do_nothing(  # type: ignore[attr-defined]
+        stmt = dialect_insert(session, PageSnapshot).on_conflict_do_nothing(
             index_elements=[PageSnapshot.url, PageSnapshot.sha256]
         )
         session.execute(stmt, list(values.values()))

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import CursorResult, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -97,18 +98,20 @@ def portal_health(session: Session, digest_range: DigestRange, timezone: str) ->
     (HTTP >= 400 or a transport error) during the range."""
     lo, hi = digest_range.bounds_utc(timezone)
     last_published = dict(
-        session.execute(
+        row._tuple()
+        for row in session.execute(
             select(Article.portal_id, func.max(Article.published_at))
             .where(Article.published_at < hi)
             .group_by(Article.portal_id)
-        ).all()
+        )
     )
     last_seen = dict(
-        session.execute(
+        row._tuple()
+        for row in session.execute(
             select(Article.portal_id, func.max(Article.first_seen_at))
             .where(Article.first_seen_at < hi)
             .group_by(Article.portal_id)
-        ).all()
+        )
     )
     errors: dict[str, list[FetchLog]] = {}
     for row in session.scalars(
@@ -143,7 +146,7 @@ def portal_health(session: Session, digest_range: DigestRange, timezone: str) ->
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
     # func.max() bypasses the UtcDateTime decorator on SQLite: naive UTC comes back.
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
+        return value.replace(tzinfo=dt.UTC)
     return value
 
 
@@ -167,15 +170,19 @@ def claim_delivery(session: Session, week: str, recipient: str, message_id: str)
             session.commit()
         except IntegrityError:
             session.rollback()  # a concurrent run made the row first: fine, claim it below
-    claimed = session.execute(
-        update(DigestDelivery)
-        .where(*key, DigestDelivery.status.in_((PENDING, FAILED)))
-        .values(
-            status=SENDING,
-            attempts=DigestDelivery.attempts + 1,
-            message_id=func.coalesce(DigestDelivery.message_id, message_id),
-        )
-        .execution_options(synchronize_session=False)
+    # An UPDATE's result is a CursorResult, which has the row count (Session.execute types it as any Result).
+    claimed = cast(
+        CursorResult[Any],
+        session.execute(
+            update(DigestDelivery)
+            .where(*key, DigestDelivery.status.in_((PENDING, FAILED)))
+            .values(
+                status=SENDING,
+                attempts=DigestDelivery.attempts + 1,
+                message_id=func.coalesce(DigestDelivery.message_id, message_id),
+            )
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     session.commit()
     if claimed != 1:

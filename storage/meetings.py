@@ -17,15 +17,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
-from sqlalchemy import Table, delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.articles import StorageInputError, dialect_insert
 from storage.models import Article, Meeting, MeetingItem, Portal, utcnow
 
 # Core tables: writes skip the ORM's bulk machinery and reuse their compiled statements.
-_meetings: Table = Meeting.__table__  # type: ignore[assignment]
-_items_table: Table = MeetingItem.__table__  # type: ignore[assignment]
+_meetings = Meeting.__table__
+_items_table = MeetingItem.__table__
 
 ITEM_KINDS: dict[str, str] = {
     "achievements": "achievement",
@@ -235,7 +235,7 @@ def save_meeting(
         # ON CONFLICT: another worker may insert this article's record at the same moment.
         stmt = (
             dialect_insert(session, Meeting)
-            .on_conflict_do_nothing(index_elements=["article_id"])  # type: ignore[attr-defined]
+            .on_conflict_do_nothing(index_elements=["article_id"])
             .returning(_meetings.c.id)
         )
         inserted = session.execute(stmt, {"article_id": article_id, **values}).scalar_one_or_none()
@@ -303,7 +303,7 @@ def article_ids_to_extract(
                 raise StorageInputError(f"since: naive datetime {since!r}; give a timezone")
             moment = since
         else:
-            moment = dt.datetime.combine(since, dt.time(), tzinfo=dt.timezone.utc)
+            moment = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC)
         stmt = stmt.where(
             or_(
                 Article.published_at >= moment,
@@ -370,6 +370,11 @@ def meeting_record(session: Session, article_id: int) -> StoredRecordDict | None
     items = session.execute(
         select(MeetingItem).where(MeetingItem.meeting_id == meeting.id).order_by(MeetingItem.position)
     ).scalars()
+    by_kind: dict[str, list[ItemDict]] = {kind: [] for kind in ITEM_KINDS.values()}
+    for item in items:
+        by_kind[item.kind].append(
+            ItemDict(text=item.text, start=item.start, end=item.end, topic=item.topic, figures=item.figures)
+        )
     record: StoredRecordDict = {
         "is_meeting": meeting.is_meeting,
         "meeting_date": meeting.meeting_date.isoformat() if meeting.meeting_date else None,
@@ -382,15 +387,10 @@ def meeting_record(session: Session, article_id: int) -> StoredRecordDict | None
         "communes": meeting.communes,
         "commune_codes": meeting.commune_codes,
         "period": meeting.period,
-        "achievements": [],
-        "shortfalls": [],
-        "directives": [],
+        "achievements": by_kind["achievement"],
+        "shortfalls": by_kind["shortfall"],
+        "directives": by_kind["directive"],
     }
-    key_of = {kind: key for key, kind in ITEM_KINDS.items()}
-    for item in items:
-        record[key_of[item.kind]].append(  # type: ignore[literal-required]
-            {"text": item.text, "start": item.start, "end": item.end, "topic": item.topic, "figures": item.figures}
-        )
     return record
 
 

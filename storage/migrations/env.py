@@ -9,9 +9,10 @@ Used two ways:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import types as sa_types
 from sqlalchemy.engine import Connection
 
@@ -21,7 +22,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     # Migrations must not import storage.models (models change, old revisions must not):
     # render our TypeDecorators as their plain implementation type.
     if type_ == "type" and isinstance(obj, sa_types.TypeDecorator):
