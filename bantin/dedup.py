@@ -52,7 +52,7 @@ class Signature:
     def __init__(self, values: np.ndarray) -> None:
         self.values = values
 
-    def jaccard(self, other: "Signature") -> float:
+    def jaccard(self, other: Signature) -> float:
         """Estimated Jaccard similarity of the two shingle sets."""
         return float(np.count_nonzero(self.values == other.values)) / NUM_PERM
 
@@ -210,7 +210,7 @@ class Decision:
 
 def _earlier(a: dt.datetime | None, a_id: int, b: dt.datetime | None, b_id: int) -> bool:
     """Is (a, a_id) the earlier original? Unknown dates sort last; ids break ties (first stored wins)."""
-    far = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
     return (a or far, a_id) < (b or far, b_id)
 
 
@@ -281,7 +281,7 @@ class DedupIndex:
             return Decision(None, None, None)
         roots = {self.root(i) for i in found}
         best = min(roots, key=lambda r: (
-            self.known[r].published_at or dt.datetime.max.replace(tzinfo=dt.timezone.utc), r))
+            self.known[r].published_at or dt.datetime.max.replace(tzinfo=dt.UTC), r))
         if _earlier(published_at, new_id_hint, self.known[best].published_at, best):
             return Decision(None, best, kind)
         return Decision(best, None, kind)

@@ -90,13 +90,13 @@ class _AttemptTimeout(Exception):
 
 # --- where fetch log records go -------------------------------------------------------------------
 
-_RECORDER: contextvars.ContextVar[Callable[["FetchRecord"], None] | None] = contextvars.ContextVar(
+_RECORDER: contextvars.ContextVar[Callable[[FetchRecord], None] | None] = contextvars.ContextVar(
     "bantin_fetch_recorder", default=None
 )
 
 
 @contextlib.contextmanager
-def recording(sink: Callable[["FetchRecord"], None]) -> Iterator[None]:
+def recording(sink: Callable[[FetchRecord], None]) -> Iterator[None]:
     """Send the records of fetches made in this context (and tasks it starts) to `sink`.
 
     One fetcher serves many portals at once; each portal's crawl collects its own log.
@@ -235,8 +235,8 @@ def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> floa
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    now = now or dt.datetime.now(dt.timezone.utc)
+        when = when.replace(tzinfo=dt.UTC)
+    now = now or dt.datetime.now(dt.UTC)
     return max(0.0, (when - now).total_seconds())
 
 
@@ -310,7 +310,7 @@ class Fetcher:
         self._clients: dict[tuple[str, bool], httpx.AsyncClient] = {}
         self.user_agent = settings.user_agent
 
-    async def __aenter__(self) -> "Fetcher":
+    async def __aenter__(self) -> Fetcher:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -388,7 +388,7 @@ class Fetcher:
                 duration_ms=int(elapsed * 1000),
                 error=error,
                 # When the request started: per-host spacing is checked on these.
-                requested_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=elapsed),
+                requested_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=elapsed),
             )
         )
 
@@ -404,7 +404,7 @@ class Fetcher:
 
     def _backoff(self, attempt: int) -> float:
         s = self.settings
-        ceiling = min(s.backoff_cap_s, s.backoff_base_s * (2**attempt))
+        ceiling = min(s.backoff_cap_s, s.backoff_base_s * (2.0**attempt))
         return ceiling * (0.5 + 0.5 * self._rng())  # "equal jitter": never less than half
 
     async def _robots_for(self, url: str) -> _HostState:

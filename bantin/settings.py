@@ -75,7 +75,7 @@ class Settings(BaseModel):
         return self.data_dir / "digests"
 
     @classmethod
-    def from_env(cls, **overrides: object) -> "Settings":
+    def from_env(cls, **overrides: object) -> Settings:
         env = os.environ
         values: dict[str, object] = {}
         if env.get("BANTIN_DATA_DIR"):
@@ -102,4 +102,4 @@ class Settings(BaseModel):
         )
         values["smtp"] = smtp
         values.update(overrides)
-        return cls(**values)
+        return cls.model_validate(values)

@@ -14,20 +14,21 @@ new articles, duplicates, errors) and a crawl_runs row.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.futures import PrefectFuture
 
 from bantin.crawl import PortalReport, configure_fetcher, crawl_portal, get_store, make_transport, run_label
 from bantin.fetch import Fetcher
-from bantin.settings import FetchSettings, Settings
+from bantin.settings import Settings
 from bantin.sources import Source, load_sources
+from flows.runners import portal_thread_pool
 
 TASK_RETRIES = 2
-TASK_RETRY_DELAYS_S = [30, 120]
+TASK_RETRY_DELAYS_S: list[float] = [30, 120]
 
 
 class PortalUnreachable(RuntimeError):
@@ -85,7 +86,7 @@ def _report_rows(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @flow(
     name="crawl-portals",
     flow_run_name=run_label,
-    task_runner=ThreadPoolTaskRunner(max_workers=FetchSettings().max_portals_in_parallel),
+    task_runner=portal_thread_pool(),
     log_prints=False,
 )
 def crawl_portals(
@@ -115,13 +116,17 @@ def crawl_portals(
     selected = load_sources(settings.sources_file, only=sources)
     run_id = start_run(settings, selected, flow_run_id=str(flow_run.id) if flow_run.id else None)
     portal_task = crawl_portal_task.with_options(retries=task_retries, retry_delay_seconds=task_retry_delay_s)
+    # Prefect types an async task's future as a future of its coroutine; its result is the report.
     futures = [
-        portal_task.submit(
-            source,
-            run_id,
-            offline=settings.offline,
-            max_pages=max_pages,
-            use_concurrency_limits=use_concurrency_limits,
+        cast(
+            "PrefectFuture[dict[str, Any]]",
+            portal_task.submit(
+                source,
+                run_id,
+                offline=settings.offline,
+                max_pages=max_pages,
+                use_concurrency_limits=use_concurrency_limits,
+            ),
         )
         for source in selected
     ]

@@ -23,7 +23,7 @@ from bantin.digest.selection import resolve_range
 from bantin.settings import Settings
 
 SMTP_RETRIES = 3
-SMTP_RETRY_DELAYS_S = [30, 120, 600]
+SMTP_RETRY_DELAYS_S: list[float] = [30, 120, 600]
 
 
 def _run_name() -> str:

@@ -18,14 +18,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger, task
-from prefect.runtime import flow_run
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
 from bantin.settings import Settings
 
 BATCH_RETRIES = 2
-BATCH_RETRY_DELAYS_S = [10, 60]
+BATCH_RETRY_DELAYS_S: list[float] = [10, 60]
 
 
 def _local_date(moment: dt.datetime | None, timezone: str) -> dt.date | None:

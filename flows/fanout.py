@@ -28,9 +28,9 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
-from prefect.task_runners import ThreadPoolTaskRunner
 
-from bantin.settings import FetchSettings, Settings
+from bantin.settings import Settings
+from flows.runners import portal_thread_pool
 
 CHILD_DEPLOYMENT = "crawl-portal/crawl-portal"
 CHILD_TIMEOUT_S = 3 * 3600  # a batch that takes longer than 3 h is stuck, not slow
@@ -43,7 +43,7 @@ def _scheduled_label(prefix: str) -> str:
 
     from prefect.runtime import flow_run
 
-    when = flow_run.scheduled_start_time or dt.datetime.now(dt.timezone.utc)
+    when = flow_run.scheduled_start_time or dt.datetime.now(dt.UTC)
     local = when.astimezone(ZoneInfo(Settings().timezone))
     return f"{prefix} {local:%Y-%m-%d %H:%M}"
 
@@ -71,7 +71,7 @@ def _batches(ids: list[str], size: int) -> list[list[str]]:
 @flow(
     name="crawl-portal",
     flow_run_name=_child_run_name,
-    task_runner=ThreadPoolTaskRunner(max_workers=FetchSettings().max_portals_in_parallel),
+    task_runner=portal_thread_pool(),
 )
 def crawl_portal(sources: list[str], offline: bool = False, max_pages: int | None = None) -> dict[str, Any]:
     """Crawl one batch of portals (a fan-out child of crawl-portals)."""
@@ -89,6 +89,7 @@ def crawl_portal(sources: list[str], offline: bool = False, max_pages: int | Non
 def _fan_out(ids: list[str], batch_size: int, offline: bool, max_pages: int | None) -> list[dict[str, Any]]:
     """Start one crawl-portal run per batch, then wait for all; returns one row per batch."""
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
     from prefect.runtime import flow_run
 
@@ -103,6 +104,9 @@ def _fan_out(ids: list[str], batch_size: int, offline: bool, max_pages: int | No
             # A retried parent must find its children, not start the crawl twice.
             idempotency_key=f"{flow_run.id}:{','.join(batch)}",
         )
+        # run_deployment answers a coroutine when called from async code; this flow is sync.
+        if not isinstance(child, FlowRun):
+            raise TypeError(f"run_deployment answered {type(child).__name__}, not a FlowRun")
         logger.info("started %s for %s", child.name, ", ".join(batch))
         children.append((batch, child))
     rows = []
@@ -134,7 +138,7 @@ def _fan_out(ids: list[str], batch_size: int, offline: bool, max_pages: int | No
 @flow(
     name="crawl-portals",
     flow_run_name=_parent_run_name,
-    task_runner=ThreadPoolTaskRunner(max_workers=FetchSettings().max_portals_in_parallel),
+    task_runner=portal_thread_pool(),
 )
 def crawl_portals(
     sources: list[str] | None = None,

@@ -23,14 +23,25 @@ REFUSED_PREFIX = "refused:"
 
 
 class FetchRecordLike(Protocol):
-    url: str
-    host: str
-    purpose: str
-    status: int | None
-    bytes: int
-    duration_ms: int
-    error: str | None
-    requested_at: dt.datetime
+    """What log_fetches reads of a fetch record (bantin.fetch.FetchRecord, a frozen dataclass:
+    read-only properties, so frozen records match)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def purpose(self) -> str: ...
+    @property
+    def status(self) -> int | None: ...
+    @property
+    def bytes(self) -> int: ...
+    @property
+    def duration_ms(self) -> int: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def requested_at(self) -> dt.datetime: ...
 
 
 # --- crawl runs -------------------------------------------------------------------------------

@@ -82,7 +82,7 @@ def crawl_command(
     for column in ("portal", "listing req.", "304", "articles fetched", "new", "duplicates", "errors", "notes"):
         table.add_column(column, justify="left" if column in ("portal", "notes") else "right")
     for r in reports:
-        notes = "; ".join((r.errors[:1] + r.warnings[:1]))[:120]
+        notes = "; ".join(r.errors[:1] + r.warnings[:1])[:120]
         table.add_row(
             r.portal_id,
             str(r.listing_requests),

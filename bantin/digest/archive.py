@@ -111,7 +111,7 @@ def atom_feed(entries: list[dict[str, object]], base_url: str) -> str:
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
     sub(feed, "id", FEED_ID)
     sub(feed, "title", "Bản tin các cuộc họp cấp huyện (bantin)")
-    updated = max((str(e["generated_at"]) for e in entries), default=_rfc3339(dt.datetime.now(dt.timezone.utc)))
+    updated = max((str(e["generated_at"]) for e in entries), default=_rfc3339(dt.datetime.now(dt.UTC)))
     sub(feed, "updated", _rfc3339(dt.datetime.fromisoformat(updated)))
     author = sub(feed, "author")
     sub(author, "name", "bantin")
@@ -131,4 +131,4 @@ def atom_feed(entries: list[dict[str, object]], base_url: str) -> str:
 def _rfc3339(value: dt.datetime | str) -> str:
     if isinstance(value, str):
         return value
-    return value.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return value.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -127,7 +127,7 @@ def build_message(
     message["From"] = sender
     user, _, domain = recipient.email.rpartition("@")
     message["To"] = Address(display_name=recipient.name, username=user, domain=domain)
-    message["Date"] = format_datetime(date or dt.datetime.now(dt.timezone.utc))
+    message["Date"] = format_datetime(date or dt.datetime.now(dt.UTC))
     message["Message-ID"] = message_id
     message["List-Unsubscribe"] = f"<{unsubscribe}>"
     if unsubscribe.startswith("https:"):
@@ -145,7 +145,11 @@ def smtp_password(smtp: SmtpSettings) -> str | None:
         return smtp.password
     from prefect.blocks.system import Secret
 
-    return str(Secret.load(smtp.password_secret_block).get())
+    secret = Secret.load(smtp.password_secret_block)
+    # Block.load answers a coroutine in async code; this function is for sync callers only.
+    if not isinstance(secret, Secret):
+        raise TypeError("smtp_password: called from async code, where Secret.load is a coroutine")
+    return str(secret.get())
 
 
 def send_smtp(smtp: SmtpSettings, message: EmailMessage, password: str | None = None) -> None:

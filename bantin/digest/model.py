@@ -105,7 +105,7 @@ class DigestWeek:
     districts: list[DigestDistrict]
     stale_portals: list[PortalHealth] = field(default_factory=list)
     failing_portals: list[PortalHealth] = field(default_factory=list)
-    generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     stale_after_days: int = 14
     # The district filter this digest was made for (empty: all districts).
     district_filter: tuple[str, ...] = ()

@@ -69,7 +69,7 @@ class DigestRange:
         zone = ZoneInfo(timezone)
         lo = dt.datetime.combine(self.start, dt.time(), zone)
         hi = dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time(), zone)
-        return lo.astimezone(dt.timezone.utc), hi.astimezone(dt.timezone.utc)
+        return lo.astimezone(dt.UTC), hi.astimezone(dt.UTC)
 
 
 def parse_week(week: str) -> DigestRange:
@@ -87,7 +87,7 @@ def parse_week(week: str) -> DigestRange:
 
 def last_complete_week(now: dt.datetime | None = None, timezone: str = DEFAULT_TIMEZONE) -> DigestRange:
     """The last ISO week that has ended in `timezone` (on a Monday: the week before)."""
-    local = (now or dt.datetime.now(dt.timezone.utc)).astimezone(ZoneInfo(timezone))
+    local = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(timezone))
     this_monday = local.date() - dt.timedelta(days=local.weekday())
     monday = this_monday - dt.timedelta(days=7)
     return DigestRange(monday, monday + dt.timedelta(days=6))
@@ -286,7 +286,7 @@ def build_digest(
         districts=ordered,
         stale_portals=[h for h in in_filter if _is_stale(h, hi, stale_days)],
         failing_portals=[h for h in in_filter if h.error_count > 0],
-        generated_at=generated_at or dt.datetime.now(dt.timezone.utc),
+        generated_at=generated_at or dt.datetime.now(dt.UTC),
         stale_after_days=stale_days,
         district_filter=tuple(districts),
     )

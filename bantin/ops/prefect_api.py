@@ -41,14 +41,28 @@ class PrefectApi:
             raise PrefectProcessError(f"{method} {path} -> {response.status_code}: {response.text[:1000]}")
         return response.json() if response.content else None
 
+    def _object(self, method: str, path: str, json: Any = None) -> dict[str, Any]:
+        """A route answering one JSON object."""
+        body = self._request(method, path, json=json)
+        if not isinstance(body, dict):
+            raise PrefectProcessError(f"{method} {path}: expected a JSON object, got {type(body).__name__}")
+        return body
+
+    def _objects(self, method: str, path: str, json: Any = None) -> list[dict[str, Any]]:
+        """A route answering a JSON list of objects."""
+        body = self._request(method, path, json=json)
+        if not isinstance(body, list):
+            raise PrefectProcessError(f"{method} {path}: expected a JSON list, got {type(body).__name__}")
+        return body
+
     def deployment(self, flow_name: str, deployment_name: str) -> dict[str, Any]:
-        return self._request("GET", f"/deployments/name/{flow_name}/{deployment_name}")
+        return self._object("GET", f"/deployments/name/{flow_name}/{deployment_name}")
 
     def flow_run(self, flow_run_id: str) -> dict[str, Any]:
-        return self._request("GET", f"/flow_runs/{flow_run_id}")
+        return self._object("GET", f"/flow_runs/{flow_run_id}")
 
     def flow_runs(self, body: dict[str, Any] | None = None, limit: int = 200) -> list[dict[str, Any]]:
-        return self._request("POST", "/flow_runs/filter", json={"limit": limit, **(body or {})})
+        return self._objects("POST", "/flow_runs/filter", json={"limit": limit, **(body or {})})
 
     def scheduled_runs(self, deployment_id: str, limit: int = 10) -> list[dict[str, Any]]:
         """Upcoming scheduled runs of a deployment, soonest first.
@@ -73,21 +87,21 @@ class PrefectApi:
             self._request("PATCH", f"/deployments/{deployment['id']}/schedules/{schedule['id']}", json={"active": False})
 
     def logs(self, flow_run_id: str, limit: int = 200) -> list[dict[str, Any]]:
-        return self._request(
+        return self._objects(
             "POST",
             "/logs/filter",
             json={"logs": {"flow_run_id": {"any_": [flow_run_id]}}, "limit": limit, "sort": "TIMESTAMP_ASC"},
         )
 
     def artifacts(self, flow_run_id: str) -> list[dict[str, Any]]:
-        return self._request("POST", "/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}})
+        return self._objects("POST", "/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}})
 
     def create_concurrency_limit(self, name: str, limit: int) -> dict[str, Any]:
-        return self._request("POST", "/v2/concurrency_limits/", json={"name": name, "limit": limit})
+        return self._object("POST", "/v2/concurrency_limits/", json={"name": name, "limit": limit})
 
     def concurrency_limit(self, name: str) -> dict[str, Any] | None:
         try:
-            return self._request("GET", f"/v2/concurrency_limits/{name}")
+            return self._object("GET", f"/v2/concurrency_limits/{name}")
         except PrefectProcessError as exc:
             if "-> 404" in str(exc):
                 return None

@@ -7,6 +7,7 @@ children); everything is stopped by PID, never by name.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -98,10 +99,8 @@ class ManagedProcess:
             except subprocess.TimeoutExpired:
                 continue
             # The leader is gone; make sure no grandchild of the group survives it.
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(pgid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             break
         if self._log is not None:
             self._log.close()
@@ -194,7 +193,7 @@ class PrefectServer:
     def stop(self) -> None:
         self.process.stop()
 
-    def __enter__(self) -> "PrefectServer":
+    def __enter__(self) -> PrefectServer:
         self.start()
         return self
 

@@ -58,7 +58,7 @@ def test_flow_crawls_portals_and_survives_an_unreachable_one(tmp_path: Path) -> 
         proc = subprocess.run(
             [sys.executable, "-c", SCRIPT], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=480
         )
-    lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     assert proc.returncode == 0 and lines, proc.stderr[-3000:]
     out = json.loads(lines[-1][len("RESULT "):])
     assert out["state"] == "COMPLETED"

@@ -117,7 +117,7 @@ def hostile_digest() -> DigestWeek:
     def item(kind: str, text: str, topic: str | None) -> DigestItem:
         return DigestItem(kind, text, topic, link_to_quote(url, text))
 
-    published = dt.datetime(2024, 7, 6, 2, 30, tzinfo=dt.timezone.utc)
+    published = dt.datetime(2024, 7, 6, 2, 30, tzinfo=dt.UTC)
     meeting = DigestMeeting(
         title="Huyện ủy Vĩnh Linh làm việc với Ban Thường vụ Đảng ủy xã Vĩnh Lâm " + SCRIPT_TITLE,
         url=url,
@@ -147,6 +147,6 @@ def hostile_digest() -> DigestWeek:
         start=dt.date(2024, 7, 1),
         end=dt.date(2024, 7, 7),
         districts=[DigestDistrict("Hữu Lũng", "Lạng Sơn", [second]), DigestDistrict("Vĩnh Linh", "Quảng Trị", [meeting])],
-        stale_portals=[PortalHealth("lb", "Cổng TTĐT huyện Lâm Bình", "Lâm Bình", dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc))],
+        stale_portals=[PortalHealth("lb", "Cổng TTĐT huyện Lâm Bình", "Lâm Bình", dt.datetime(2024, 6, 1, tzinfo=dt.UTC))],
         failing_portals=[PortalHealth("hy", "Cổng TTĐT huyện Hàm Yên", "Hàm Yên", None, 3, "ConnectTimeout (https://hamyen.tuyenquang.gov.vn/" + "a" * 200 + ")")],
     )

@@ -18,10 +18,9 @@ from bantin.digest.selection import (
     parse_week,
     resolve_range,
 )
+from digest_world import World, local
 from storage.digests import load_articles, portal_health
 from storage.models import FetchLog
-
-from digest_world import World, local
 
 TZ = "Asia/Ho_Chi_Minh"
 W27 = parse_week("2024-W27")
@@ -61,7 +60,7 @@ def test_last_complete_week_is_taken_in_vietnam_time() -> None:
     # Sunday 23:00 in Hanoi: week 27 is not over yet there.
     assert last_complete_week(local(2024, 7, 7, 23, 0)).label == "2024-W26"
     # 17:30 UTC on Sunday is already Monday 00:30 in Hanoi: week 27 is complete.
-    assert last_complete_week(dt.datetime(2024, 7, 7, 17, 30, tzinfo=dt.timezone.utc)).label == "2024-W27"
+    assert last_complete_week(dt.datetime(2024, 7, 7, 17, 30, tzinfo=dt.UTC)).label == "2024-W27"
 
 
 def test_week_boundaries_follow_local_time(world: World, session: Session) -> None:

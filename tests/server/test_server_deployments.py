@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,6 @@ from sqlalchemy import create_engine, text
 
 from bantin.ops.prefect_api import PrefectApi, parse_time, run_deployment_cli
 from bantin.ops.prefect_procs import PROJECT_ROOT, PrefectServer, prefect_cli, start_worker
-
 from server_helpers import app_env, enabled_source_ids, python_module, record_timing
 
 ICT = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -71,10 +71,10 @@ def test_deployments_schedules_and_triggered_runs(
     crawl_starts = _next_local_starts(prefect_api, crawl, 5)
     assert len(crawl_starts) == 5
     assert all(s.minute == 0 and s.hour % 6 == 0 and s.utcoffset() == dt.timedelta(hours=7) for s in crawl_starts)
-    assert all(b - a == dt.timedelta(hours=6) for a, b in zip(crawl_starts, crawl_starts[1:]))
+    assert all(b - a == dt.timedelta(hours=6) for a, b in pairwise(crawl_starts))
     digest_starts = _next_local_starts(prefect_api, digest, 3)
     assert all((s.isoweekday(), s.hour, s.minute) == (1, 7, 0) for s in digest_starts)
-    assert all(b - a == dt.timedelta(days=7) for a, b in zip(digest_starts, digest_starts[1:]))
+    assert all(b - a == dt.timedelta(days=7) for a, b in pairwise(digest_starts))
     scheduled_digest = prefect_api.scheduled_runs(digest["id"], limit=1)[0]
     assert scheduled_digest["parameters"].get("send") is True  # the Monday run mails; manual runs don't by default
 

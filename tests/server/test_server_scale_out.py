@@ -23,7 +23,6 @@ from sqlalchemy.engine import make_url
 
 from bantin.ops.prefect_api import PrefectApi, run_deployment_cli
 from bantin.ops.prefect_procs import PROJECT_ROOT, PrefectServer, prefect_cli, start_worker
-
 from server_helpers import app_env, enabled_source_ids, python_module, record_timing
 
 PG_URL_ENV = "BANTIN_TEST_DATABASE_URL"

@@ -10,7 +10,6 @@ import pytest
 
 from bantin.ops.prefect_api import PrefectApi, run_deployment_cli
 from bantin.ops.prefect_procs import PROJECT_ROOT, ManagedProcess, PrefectServer
-
 from flows.serve import DeployConfigError, build_deployments, read_deployments
 from server_helpers import app_env, python_module, record_timing
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from bantin.settings import Settings
 from storage.articles import (
     ArticleNotFound,
     NewArticle,
@@ -25,7 +26,6 @@ from storage.articles import (
     save_snapshot,
     upsert_portals,
 )
-from bantin.settings import Settings
 from storage.models import Article, PageSnapshot, Portal
 from storage.session import session_factory
 from storage_testdata import ICT, PORTALS, seed_article
@@ -133,7 +133,7 @@ def test_snapshot_round_trips_and_is_stored_once(portals: Session) -> None:
     assert snapshot.fetched_at.tzinfo is not None
 
     changed = body.replace(b"</body>", b"<p>108 lu\xe1\xbb\xa3t xem</p></body>")
-    save_snapshot(portals, url, changed, fetched_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
+    save_snapshot(portals, url, changed, fetched_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
     assert count(portals, PageSnapshot) == 2
     newest = load_snapshot(portals, url)
     assert newest is not None and newest.body == changed
@@ -159,7 +159,7 @@ def test_mark_duplicate_flattens_chains_and_refuses_cycles(portals: Session) -> 
         mark_duplicate(portals, original, copy)
     with pytest.raises(ArticleNotFound, match="999999"):
         mark_duplicate(portals, 999999, original)
-    rows = {id_: dup for id_, dup in portals.execute(select(Article.id, Article.duplicate_of))}
+    rows = dict(row._tuple() for row in portals.execute(select(Article.id, Article.duplicate_of)))
     assert rows == {original: None, copy: original, copy_of_copy: original}
 
 
@@ -180,7 +180,7 @@ def test_minhash_candidates_are_signed_originals(portals: Session) -> None:
     assert {(c.id, c.minhash) for c in candidates} == {(a1, signature), (a3, signature[::-1])}
     assert [c.id for c in candidates] == sorted(c.id for c in candidates)
     assert [c.id for c in minhash_candidates(portals, portal_ids=["tuyen-quang"])] == [a3]
-    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
     assert minhash_candidates(portals, since=later) == []
     # Identical texts: the exact-duplicate lookup points at the original.
     hashes = portals.execute(select(Article.content_hash).where(Article.id == a1)).scalar_one()

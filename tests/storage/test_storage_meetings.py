@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from storage.articles import StorageInputError, insert_articles, mark_duplicate, upsert_portals
 from storage.meetings import articles_to_extract, meeting_record, save_meeting
 from storage.models import Article, Meeting, MeetingItem
-from storage_testdata import ICT, PORTALS, clause, meeting_record as gold_like, seed_article, seed_text
+from storage_testdata import ICT, PORTALS, clause, seed_article, seed_text
+from storage_testdata import meeting_record as gold_like
 
 URL = "https://vinhlinh.quangtri.gov.vn/vi/chi-tiet/-/view-article/1/tin-tuc/"
 
