@@ -48,12 +48,11 @@ def load_scorer() -> ModuleType:
     return module
 
 
-def load_gold(split: str) -> list[Record]:
-    path = CORPUS / "gold.jsonl"
+def load_gold(split: str, path: Path = CORPUS / "gold.jsonl") -> list[Record]:
     if not path.is_file():
         sys.exit("bench/quality.py: corpus/gold.jsonl is missing: run corpus/tools/build.py")
     gold = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [g for g in gold if split == "all" or g["split"] == split]
+    return [g for g in gold if split == "all" or g["split"] in split.split("+")]
 
 
 def run_bantin(gold: list[Record]) -> tuple[dict[str, Record], float]:
@@ -170,13 +169,14 @@ def report(name: str, s: Scores, elapsed: float | None) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--split", default="test", choices=["train", "dev", "test", "all"])
+    ap.add_argument("--split", default="test", choices=["train", "dev", "train+dev", "test", "all"])
     ap.add_argument("--worst", type=int, default=0, help="list the N articles with most clause characters lost")
     ap.add_argument("--baseline-only", action="store_true")
+    ap.add_argument("--gold", type=Path, default=CORPUS / "gold.jsonl", help="gold records (default corpus/gold.jsonl)")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
     a = ap.parse_args(argv)
     scorer = load_scorer()
-    gold = load_gold(a.split)
+    gold = load_gold(a.split, a.gold)
     if not gold:
         sys.exit(f"bench/quality.py: no article in split {a.split!r}")
     results: dict[str, tuple[Scores, float | None]] = {}

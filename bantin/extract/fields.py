@@ -26,7 +26,10 @@ def rx(pattern: str, flags: int = re.I) -> re.Pattern[str]:
 # ---------------------------------------------------------------- meeting, kind
 _MEETING = rx(
     r"\b(?:hội nghị|kỳ họp|phiên họp|cuộc họp|buổi làm việc|làm việc với|làm việc tại|giao ban|"
-    r"họp (?:phiên|định kỳ|thường kỳ|ban|chi bộ|thường trực|thường vụ|trực tuyến)|sinh hoạt chi bộ|hội ý)\b"
+    r"họp (?:phiên|định kỳ|thường kỳ|ban|chi bộ|thường trực|thường vụ|trực tuyến|xét|bàn)|sinh hoạt chi bộ|hội ý|"
+    r"đại hội(?! (?:thể dục|thể thao|tdtt|điền kinh))|hội thảo|tiếp xúc(?: với)? cử tri|đối thoại|"
+    r"(?:sơ kết|tổng kết)(?= công tác| hoạt động| phong trào| năm| \d| nhiệm vụ| chương trình| \w+ năm)|"
+    r"giám sát (?:việc|tình hình|kết quả|tại|chuyên đề)|kiểm tra (?:việc|tình hình|kết quả) thực hiện)\b"
 )
 _WORKING = rx(r"\b(?:làm việc (?:với|tại)|buổi làm việc|đã làm việc|đoàn công tác|thăm và làm việc|kiểm tra tình hình)\b")
 _CONFERENCE = rx(r"\b(?:hội nghị|kỳ họp|phiên họp|giao ban|cuộc họp|họp (?:phiên|định kỳ|thường kỳ|ban|chi bộ|thường trực|thường vụ)|sinh hoạt chi bộ|hội ý)\b")
@@ -53,7 +56,7 @@ def is_meeting(layout: Layout, norm: str) -> bool:
     head = title_text + "\n" + (norm[lead.sentences[0][0] : lead.sentences[0][1]] if lead else "")
     if not (_MEETING.search(head) or _MEETING.search(lead_text)):
         return False
-    return bool(_BODY.search(title_text + "\n" + lead_text))
+    return bool(_BODY.search(title_text + "\n" + lead_text)) or lead_subject(layout, norm) is not None
 
 
 def meeting_kind(layout: Layout, norm: str) -> str | None:
@@ -116,7 +119,9 @@ def host_body(layout: Layout, norm: str) -> Span | None:
             b = _body_at(norm, m.end(), ln.end)
             if b:
                 return b
-    return None
+    return lead_subject(layout, norm)
+
+
 
 
 # ---------------------------------------------------------------- dates
@@ -281,10 +286,13 @@ SURNAMES = set(
 _TITLE_HEAD = (
     r"(?:phó\s+)?(?:bí thư|chủ tịch|trưởng ban|phó ban|trưởng phòng|trưởng đoàn|trưởng|giám đốc|chánh văn phòng|chánh|"
     r"uỷ viên|huyện uỷ viên|tỉnh uỷ viên|thành uỷ viên|đảng uỷ viên|chỉ huy trưởng|thường trực|tổng biên tập|"
-    r"bộ trưởng|thứ trưởng|chủ nhiệm|phó chủ nhiệm)"
+    r"bộ trưởng|thứ trưởng|chủ nhiệm|phó chủ nhiệm|chính uỷ|hiệu trưởng|viện trưởng|chánh án|tổng giám đốc|"
+    r"uvbtv|uv btv|ubtv|tuv|huv|ct(?= ubnd| hđnd| uỷ ban| mttq| hội)|pct)"
 )
+# "đồng chí", "Đ/c", "ông", "các đồng chí:", "đồng chí Đại tá": what stands before a person's name
+_HONORIFIC = r"(?:các\s+)?(?:đồng chí|đ/c|ông|bà)\s*:?\s*(?:(?:đại|thượng|trung|thiếu)\s+(?:tá|tướng|uý)\s+)?"
 _TITLE_HEAD_RE = rx(rf"^\s*{_TITLE_HEAD}\b")
-_FORM_A = re.compile(fold(rf"(?i:đồng chí|đ/c|ông|bà)\s+(?P<name>{NAME})\s*(?:,|–|-|\()\s*(?=(?i:{_TITLE_HEAD})\b)"))
+_FORM_A = re.compile(fold(rf"(?i:{_HONORIFIC})(?P<name>{NAME})\s*(?:,|–|-|\()\s*(?=(?i:{_TITLE_HEAD})\b)"))
 _FORM_B = re.compile(fold(rf"(?:(?i:đồng chí|đ/c|ông|bà)\s+)?(?P<title>(?i:{_TITLE_HEAD})\b(?:\s+[^\s,;.:()–]+){{0,10}}?)\s+(?P<name>{NAME})"))
 _TITLE_STOP = rx(
     r"\s+(?:chủ trì|đã|đến dự|cùng dự|dự|và các|và đại diện|kết luận|cho biết|nhấn mạnh|đề nghị|yêu cầu|đánh giá|"
@@ -321,7 +329,7 @@ def _split_name(words: list[re.Match[str]], places: set[str]) -> int:
 # other lower-case word there is the sentence's verb, even one the stop list misses ("đánh gia cao").
 _UNIT_WORDS = frozenset(fold(w) for w in "uỷ ubnd hđnd ubmttq mttq bch btv bộ xã huyện tỉnh phường trấn phố ấp thôn bản khu".split())
 _UNIT_NAME_WORDS = frozenset(
-    fold(w) for w in "viên ban thường vụ trực chấp hành kiểm tra nhân dân mặt trận tổ quốc đảng chi thị thành".split()
+    fold(w) for w in "viên ban thường vụ trực chấp hành kiểm tra nhân dân mặt trận tổ quốc đảng chi thị thành quân sự đội biên phòng".split()
 )
 
 
@@ -413,7 +421,7 @@ def persons(norm: str, s: int, e: int, places: set[str]) -> list[PersonSpan]:
     return out
 
 
-_BARE = re.compile(fold(rf"(?i:đồng chí|đ/c|ông|bà)\s+(?P<name>{NAME})"))
+_BARE = re.compile(fold(rf"(?i:{_HONORIFIC})(?P<name>{NAME})"))
 _CHAIR = rx(r"\b(?:chủ trì|điều hành|chủ toạ)\b")
 _CHAIR_IS = rx(r"(?:\s+(?:hội nghị|buổi làm việc|cuộc họp|phiên họp|kỳ họp|buổi giao ban))?\s*(?:là|có|:)\s*$")
 _CONCLUDE = rx(r"\b(?:kết luận|phát biểu chỉ đạo|chỉ đạo hội nghị)\b")
@@ -434,6 +442,22 @@ def clean_title(norm: str, span: tuple[int, int] | None) -> tuple[int, int] | No
     return s, e
 
 
+_LEADS = rx(r"\b(?:làm trưởng đoàn|trưởng đoàn là|dẫn đầu)\b")
+_SPEAKS = rx(r"\b(?:kết luận|phát biểu|chỉ đạo|ghi nhận|biểu dương|đánh giá cao|nhấn mạnh)\b")
+_ASKS = rx(r"\b(?:đề nghị|yêu cầu|cần|phải|nhấn mạnh|lưu ý|chỉ đạo|giao)\b")
+
+
+def _known(norm: str, s: int, e: int, by_name: dict[str, PersonSpan]) -> list[PersonSpan]:
+    """'đồng chí Lê Thị Kim Dung ghi nhận': a person whose title was given earlier."""
+    for m in _BARE.finditer(norm, s, e):
+        words = m.group("name").split()
+        for k in range(len(words), 1, -1):
+            p = by_name.get(key(" ".join(words[:k])))
+            if p:
+                return [p]
+    return []
+
+
 def chair_and_officials(layout: Layout, norm: str, places: set[str]) -> tuple[PersonSpan | None, list[PersonSpan]]:
     ordered = [ln for ln in layout.lines if ln.kind in ("lead", "caption", "body")]
     everyone: list[PersonSpan] = []
@@ -452,6 +476,18 @@ def chair_and_officials(layout: Layout, norm: str, places: set[str]) -> tuple[Pe
                     elif after:  # "Chủ trì hội nghị là đồng chí ..."
                         chair = after[0]
     by_name = {key(norm[p.name[0] : p.name[1]]): p for p in everyone}
+    sentences = [se for ln in ordered for se in ln.sentences]
+    if chair is None:
+        # "Tổ đại biểu ... do ông X, Trưởng ban ..., làm trưởng đoàn": who leads a delegation
+        for s, e in sentences:
+            m = _LEADS.search(norm, s, e)
+            if m:
+                found = persons(norm, s, e, places)
+                before = [p for p in found if p.name[1] <= m.start()]
+                after = [p for p in found if p.start >= m.end()]
+                if before or after:
+                    chair = before[-1] if before else after[0]
+                    break
     if chair is None:
         for ln in ordered:
             for s, e in ln.sentences:
@@ -473,11 +509,31 @@ def chair_and_officials(layout: Layout, norm: str, places: set[str]) -> tuple[Pe
                         break
             if chair:
                 break
+    if chair is None:
+        # whoever speaks and sets tasks: "Phát biểu tại hội nghị, đồng chí X ... đề nghị ..."
+        for i, (s, e) in enumerate(sentences):
+            if not _SPEAKS.search(norm, s, e):
+                continue
+            nxt = sentences[i + 1] if i + 1 < len(sentences) else (e, e)
+            if not (_ASKS.search(norm, s, e) or _ASKS.search(norm, *nxt)):
+                continue
+            found = persons(norm, s, e, places) or _known(norm, s, e, by_name)
+            if found:
+                chair = found[0]
+                break
     if chair is None and layout.lead:
         s, e = layout.lead.sentences[0]
         found = persons(norm, s, e, places)
         if found:
             chair = found[0]
+    if chair is not None:
+        # the fullest title given anywhere ("Phó Bí thư TT Huyện uỷ" in the lead, spelled out later)
+        k = key(norm[chair.name[0] : chair.name[1]])
+        titled = [p for p in everyone if p.title and key(norm[p.name[0] : p.name[1]]) == k]
+        if titled:
+            best = max(titled, key=lambda p: (p.title[1] - p.title[0]) if p.title else 0)
+            if chair.title is None or best.title and best.title[1] - best.title[0] > chair.title[1] - chair.title[0]:
+                chair = PersonSpan(chair.name, best.title, chair.start)
     seen = {key(norm[chair.name[0] : chair.name[1]])} if chair else set()
     officials = []
     for p in everyone:
@@ -527,3 +583,43 @@ def place_mentions(pattern: re.Pattern[str], layout: Layout, norm: str) -> list[
         if ln.kind in ("title", "lead", "body", "caption"):
             out.extend(m.group("n") for m in pattern.finditer(norm, ln.start, ln.end))
     return out
+
+
+# "Sáng 15-1-2019, tại hội trường ..., Hội LHPN huyện (đã) tổ chức hội nghị ...": whoever
+# stands before the meeting verb of the lead (or the headline) convenes it, whatever the
+# body's name (mass organisations, departments, delegations: too many to list).
+_LEAD_ADVERBIAL = rx(
+    r"\W*(?:(?:vào\s+)?(?:sáng|chiều|tối|trưa)(?:\s+(?:nay|qua))?\s*,?\s*)?(?:(?:hôm nay|ngày|hôm)\s*)?"
+    r"(?:\(?\d{1,2}\s*[/\-.]\s*\d{1,2}(?:\s*[/\-.]\s*\d{2,4})?\)?|\d{1,2}\s+tháng\s+\d{1,2}(?:\s+năm\s+\d{4})?)?"
+    r"(?:\s*\(?(?:thứ \w+|chủ nhật)\)?)?\s*,?\s*(?:(?:tại|ở)\s+[^,]{3,90},\s*)?(?:trong (?:\d|hai|ba) ngày[^,]{0,40},\s*)?"
+)
+_MEETING_VERB = rx(
+    r"\s+(?:đã\s+|long trọng\s+|chính thức\s+|cũng\s+)*(?:tổ chức|có buổi làm việc|có buổi|làm việc|họp|tiến hành|khai mạc|"
+    r"giám sát|kiểm tra|tiếp xúc|sơ kết|tổng kết|triển khai|đối thoại|đến thăm|thăm và làm việc|quán triệt)\b"
+)
+_NOT_A_BODY = rx(rf"(?:{_TITLE_HEAD}|đồng chí|đ/c|ông|bà|hội nghị|buổi|cuộc|kỳ họp|phiên|lãnh đạo)\b")
+_SUBJECT_CUT = rx(r"\s+(?:do|cùng|và đoàn|dưới sự)\s")
+
+
+def lead_subject(layout: Layout, norm: str) -> Span | None:
+    for ln in (layout.lead, layout.title):
+        if ln is None:
+            continue
+        s, e = ln.sentences[0] if ln.sentences else (ln.start, ln.end)
+        m = _LEAD_ADVERBIAL.match(norm, s, e)
+        a = m.end() if m else s
+        v = _MEETING_VERB.search(norm, a, min(e, a + 160))
+        if v is None:
+            continue
+        b = v.start()
+        cut = _SUBJECT_CUT.search(norm, a, b)
+        if cut:
+            b = cut.start()
+        while b > a and norm[b - 1] in " ,":
+            b -= 1
+        subject = norm[a:b]
+        if _NOT_A_BODY.match(subject):
+            continue  # a person ("Bí thư Huyện uỷ ... Nguyễn Văn A làm việc ...") or the meeting itself
+        if 1 <= len(subject.split()) <= 14 and subject[:1].isupper() and subject.count(",") <= 1:
+            return Span(a, b)
+    return None

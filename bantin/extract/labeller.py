@@ -60,6 +60,13 @@ CUES: dict[str, re.Pattern[str]] = {
     "percent": re.compile(r"\d\s*%"),
     "low_rate": rx(r"\bmới (?:chỉ )?(?:đạt|được|kiểm tra được)\b|\bcòn (?:quá )?ít\b|\bvẫn còn\b|\bcòn tình trạng\b"),
     "reason": rx(r"\b(?:nguyên nhân|do|vì|bởi)\b"),
+    "problem_lex": rx(
+        r"\b(?:không đạt|chưa đạt|diễn biến phức tạp|phức tạp|chết hàng loạt|xuống thấp|giảm sút|ô nhiễm|hư hỏng|"
+        r"xuống cấp|gia tăng|vi phạm|sai phạm|lầy lội|nợ nần|tệ nạn|thiếu|chậm|yếu|khó khăn|thách thức|bức xúc|"
+        r"tiềm ẩn|nguy cơ|lãng phí|tồn đọng|ùn tắc|thất thu|bỏ học|tái nghèo|tai nạn|cháy|mất rừng|phá rừng|lấn chiếm)\b"
+    ),
+    "voice": rx(r"\b(?:cử tri|phản ánh|kiến nghị|bức xúc|băn khoăn|ý kiến|thắc mắc)\b"),
+    "target_miss": rx(r"/\s*(?:kh|kế hoạch|nq|nghị quyết)\b|\bso với (?:kế hoạch|nghị quyết|cùng kỳ)|\bđạt \d+(?:[.,]\d+)?\s*%"),
     "docname": rx(r"\b(?:nghị quyết|kết luận|chỉ thị|quyết định|kế hoạch|thông báo)\s+số\b"),
     "result_words": rx(r"\b(?:kết quả|đạt được|đã đạt|hoàn thành|vượt)\b"),
     "task_words": rx(r"\b(?:nhiệm vụ|giải pháp|phương hướng|trọng tâm)\b"),
@@ -142,7 +149,7 @@ def featurise(units: list[Unit], norm: str, found: rules.Found) -> None:
             f.append("prev_r:" + prev.rule)
             if prev.ends_colon:
                 f.append("after_colon")
-                for name in ("sf_word", "task_words", "dir_trigger"):
+                for name in ("sf_word", "task_words", "dir_trigger", "voice", "problem_lex", "result_words"):
                     if CUES[name].search(norm, prev.start, prev.end):
                         f.append("after_colon_" + name)
             if prev.sentence == u.sentence:

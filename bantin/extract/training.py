@@ -79,9 +79,8 @@ def article_examples(text: str, gold: dict[str, Any], seed: str) -> list[Example
     return out
 
 
-def load_examples(splits: set[str], with_seeds: bool) -> list[Example]:
+def load_examples(splits: set[str], with_seeds: bool, gold_path: Path = CORPUS / "gold.jsonl") -> list[Example]:
     examples: list[Example] = []
-    gold_path = CORPUS / "gold.jsonl"
     if gold_path.is_file():
         for line in gold_path.read_text(encoding="utf-8").splitlines():
             if not line.strip():
@@ -150,21 +149,70 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--splits", default="train", help="comma-separated corpus splits to train on")
     ap.add_argument("--no-seeds", action="store_true", help="leave the five seeds out")
     ap.add_argument("--out", type=Path, default=MODEL_PATH)
+    ap.add_argument("--gold", type=Path, default=CORPUS / "gold.jsonl")
+    ap.add_argument("--cv", type=int, default=0, help="only cross-validate with K folds on train+dev")
+    ap.add_argument("--steps", type=int, default=400)
+    ap.add_argument("--l2", type=float, default=1e-4)
     a = ap.parse_args(argv)
+    if a.cv:
+        cross_validate(a.cv, a.gold, a.steps, a.l2)
+        return 0
     splits = set(a.splits.split(","))
-    train = load_examples(splits, with_seeds=not a.no_seeds)
+    train = load_examples(splits, with_seeds=not a.no_seeds, gold_path=a.gold)
     if not train:
         print("training: no examples (corpus/gold.jsonl missing?)", file=sys.stderr)
         return 2
     labels = Counter(LABELS[ex.label] for ex in train)
     print(f"training on {len(train)} units of {len({ex.seed for ex in train})} articles: {dict(labels)}")
-    model = fit(train)
+    model = fit(train, steps=a.steps, l2=a.l2)
     a.out.write_text(model.to_json(), encoding="utf-8")
     print(f"wrote {a.out} ({a.out.stat().st_size // 1024} KB)")
     print("train:", evaluate(model, train))
     if "dev" not in splits:
-        print("dev:  ", evaluate(model, load_examples({"dev"}, with_seeds=False)))
+        print("dev:  ", evaluate(model, load_examples({"dev"}, with_seeds=False, gold_path=a.gold)))
     return 0
+
+
+
+def cross_validate(folds: int, gold_path: Path, steps: int, l2: float) -> None:
+    """Article-level k-fold on train+dev: clause F1 of rules alone vs the model (char overlap)."""
+    import importlib.util
+
+    from bantin.extract.labeller import learned_clauses
+
+    spec = importlib.util.spec_from_file_location("score_extraction", ROOT.parent / "shared" / "tools" / "score_extraction.py")
+    assert spec and spec.loader
+    scorer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scorer)
+    records = [json.loads(line) for line in gold_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records = [g for g in records if g["split"] in ("train", "dev") and g["is_meeting"]]
+    texts = {g["seed"]: (CORPUS / "texts" / g["seed"]).read_text(encoding="utf-8") for g in records}
+    examples = {g["seed"]: article_examples(texts[g["seed"]], g, g["seed"]) for g in records}
+    totals = {name: {k: [0, 0, 0] for k in ("shortfalls", "directives")} for name in ("rules", "model")}
+    for fold in range(folds):
+        held = [g for i, g in enumerate(records) if i % folds == fold]
+        train = [ex for g in records if g not in held for ex in examples[g["seed"]]]
+        model = fit(train, steps=steps, l2=l2)
+        for g in held:
+            text = texts[g["seed"]]
+            nt = normalise(text)
+            layout = analyse(nt.norm)
+            found = find_clauses(layout, nt.norm)
+            text_n = scorer.norm(text)
+            for name, f in (("rules", found), ("model", learned_clauses(layout, nt.norm, found, model))):
+                for key_, spans in (("shortfalls", f.shortfalls), ("directives", f.directives)):
+                    gcov, _ = scorer.spans(text_n, g[key_])
+                    pcov, _ = scorer.spans(text_n, [nt.quote(s, e)[0] for s, e in spans])
+                    t = totals[name][key_]
+                    t[0] += len(gcov & pcov)
+                    t[1] += len(pcov)
+                    t[2] += len(gcov)
+    for name, by_kind in totals.items():
+        parts = []
+        for key_, (inter, npred, ngold) in by_kind.items():
+            p, r = inter / max(1, npred), inter / max(1, ngold)
+            parts.append(f"{key_} P {p:.3f} R {r:.3f} F1 {2 * p * r / max(1e-9, p + r):.3f}")
+        print(f"{name:6} " + "  ".join(parts))
 
 
 if __name__ == "__main__":
