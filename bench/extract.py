@@ -17,6 +17,7 @@ import gc
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,7 +72,7 @@ def run_trafilatura(pages: list[Page]) -> int:
     return sum(1 for p in pages if trafilatura.extract(p.html, url=p.url))
 
 
-def timed(fn, arg, rounds: int) -> float:  # type: ignore[no-untyped-def]
+def timed[T](fn: Callable[[T], object], arg: T, rounds: int) -> float:
     times = []
     for _ in range(rounds):
         gc.collect()

@@ -123,7 +123,8 @@ def atom_feed(entries: list[dict[str, object]], base_url: str) -> str:
         sub(entry, "title", str(e["title"]))
         sub(entry, "updated", _rfc3339(dt.datetime.fromisoformat(str(e["generated_at"]))))
         sub(entry, "link", rel="alternate", type="text/html", href=f"{base_url}{e['name']}.html")
-        districts = ", ".join(map(str, e.get("districts") or [])) or "không có cuộc họp"  # type: ignore[call-overload]
+        listed = e.get("districts")
+        districts = ", ".join(map(str, listed if isinstance(listed, list) else [])) or "không có cuộc họp"
         sub(entry, "summary", f"{e['start']} – {e['end']}: {e['meetings']} cuộc họp ({districts})")
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode") + "\n"
 
