@@ -1,11 +1,17 @@
 """Portal families: what each portal software's pages look like, defined once.
 
-A portal in deploy/sources.yaml names its family; adding a portal of a known family is
-one YAML entry. Selectors are CSS (selectolax/lexbor). A family whose selectors find no
-body falls back to the generic extractor for that page (and flags it).
+Two kinds live here:
+- real families (`fixture=False`), seen on real portals (tests/pages/real/): recognised
+  from the page by `markers` (generator meta, class names, URL shapes). Their pages are
+  read by the generic parser (bantin/parse/), which needs no selectors; the family name
+  says which software the portal runs and every real family has pages in the corpus.
+- fixture families (`fixture=True`): the layouts invented for the offline fixture portals
+  (seeds/layouts/<name>/), read by their selectors. A portal that names one in
+  deploy/sources.yaml uses its selectors when they find a body, else the generic path.
 
-To add a family: add a `Family(...)` below, a fixture layout under seeds/layouts/<name>/
-and a test page; nothing else changes.
+A portal whose `family` is omitted (`auto`) is recognised page by page
+(bantin/parse/detect.py). To add a real family: its markers below and at least one saved
+page of it in tests/pages/real/ (a test fails otherwise).
 """
 
 from __future__ import annotations
@@ -40,16 +46,22 @@ COMMON_DROP = (
 @dataclass(frozen=True)
 class Family:
     name: str
-    listing_links: str  # article links on a listing page
-    next_page: str  # the "next page" link of a listing
-    title: str
-    date: str  # the article's own publication date (never the header's "today")
-    body: str
+    listing_links: str = ""  # article links on a listing page
+    next_page: str = ""  # the "next page" link of a listing
+    title: str = ""
+    date: str = ""  # the article's own publication date (never the header's "today")
+    body: str = ""  # empty: pages of this family go the generic way
     byline: str | None = None
     captions: str | None = None  # photo captions inside the body: kept apart from paragraphs
     drop: tuple[str, ...] = field(default_factory=tuple)  # chrome inside/around the body
     # Path pattern of article URLs: listing links that do not match are ignored (menus, paging).
     article_path: str | None = None
+    fixture: bool = True  # invented for the offline fixture portals (no real portal looks like it)
+    # Regular expressions any of which, found in the page's HTML, says the page is of this family;
+    # `url_markers` must then also match the page's URL (when given).
+    markers: tuple[str, ...] = ()
+    url_markers: str | None = None
+    description: str = ""
 
 
 FAMILIES: dict[str, Family] = {
@@ -106,8 +118,41 @@ FAMILIES: dict[str, Family] = {
             drop=(".detail-related", ".views"),
             article_path=r"\.aspx$",
         ),
+        # Real families (tests/pages/real/): recognised by markers, read by the generic parser.
+        Family(
+            name="lacviet-sharepoint",
+            fixture=False,
+            markers=(r"ms-WPBody|s4-wpTopTable|_layouts/|ctl00_m_g_",),
+            url_markers=r"(?i)\.aspx|/web/\d{14}/",
+            description="LacViet SharePoint 2010 'Cổng TTĐT' (Lists/Posts/Post.aspx?CategoryId=&ItemId=)",
+        ),
+        Family(
+            name="easywebhub-sharepoint",
+            fixture=False,
+            markers=(r"ms-WPBody|s4-wpTopTable|ctl00_m_g_|ExternalClass",),
+            description="static re-host (easywebhub/metalsmith) of the LacViet SharePoint skin: /<slug>/",
+        ),
+        Family(
+            name="easywebhub-liferay",
+            fixture=False,
+            markers=(r"portlet-boundary|journal-content-article|asset-publisher|p_p_id_",),
+            description="static re-host of a Liferay 6 asset-publisher skin",
+        ),
+        Family(
+            name="easywebhub-bootstrap",
+            fixture=False,
+            markers=(r'id="contentdetail"|id="boxlist01"|class="list01',),
+            description="static re-host of a Bootstrap 3 news skin (#contentdetail, #boxlist01)",
+        ),
     )
 }
+
+# Families as a new portal's YAML may name them: the real ones and "auto" (the default).
+AUTO = "auto"
+
+
+def real_families() -> list[Family]:
+    return [f for f in FAMILIES.values() if not f.fixture]
 
 
 def get_family(name: str | None) -> Family | None:
