@@ -328,9 +328,7 @@ def _generic(tree: LexborHTMLParser, url: str) -> _Generic:
     listlike = len(texts) >= 4 and unpunctuated / len(texts) > 0.4
     while len(texts) > 1:
         last = texts[-1]
-        if BYLINE.match(last) and len(last) <= 120 and out.byline is None:
-            out.byline = last
-        elif _all_caps_name(last) and out.byline is None:
+        if out.byline is None and ((BYLINE.match(last) and len(last) <= 120) or _all_caps_name(last)):
             out.byline = last
         elif not listlike and _words(last) <= 25 and not _TERMINAL.search(last) and _TERMINAL.search(texts[-2]):
             out.captions.append(last)

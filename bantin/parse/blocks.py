@@ -193,10 +193,7 @@ def main_container(page: Page, skip: set[int] | None = None) -> int | None:
     for block in page.blocks:
         if skip and block.index in skip:
             continue
-        if block.good:
-            value = len(block.text) * (1.0 - block.link_density)
-        else:
-            value = -BAD_SHARE * len(block.text)
+        value = len(block.text) * (1.0 - block.link_density) if block.good else -BAD_SHARE * len(block.text)
         for level, mem_id in enumerate(block.path):
             scores[mem_id] = scores.get(mem_id, 0.0) + value
             depth[mem_id] = level

@@ -305,8 +305,7 @@ def parse_listing_page(html: str, url: str, family: str | None = None) -> Listin
         if links:
             node = first(tree, fam.next_page)
             next_url = _valid_next(_href(node, url), url) if node is not None else None
-            seen: set[str] = set()
-            unique = [u for u in links if not (u in seen or seen.add(u))]
+            unique = list(dict.fromkeys(links))
             return Listing([ListingLink(u, "", None) for u in unique], next_url or find_next_page(tree, url), fam.name)
     links_found = _generic_links(tree, url)
     notes = [] if links_found else ["no article links found"]
