@@ -461,8 +461,7 @@ def parse_article(html: str, url: str, family: str | None = None) -> ParsedArtic
             return parsed
         if family and family != "auto":
             warnings.append(f"family {fam.name!r}: body selector matched nothing; generic extraction")
-    decompose_all(tree, ("script", "style", "noscript"))
-    found = _generic(tree, url)
+    found = _generic(tree, url)  # segment() skips scripts and styles: nothing to decompose
     published, timed = found.published, found.has_time
     if published is None:
         published = _meta_date(tree)

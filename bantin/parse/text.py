@@ -11,7 +11,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 PLACEHOLDER = re.compile(r"^\s*(hinh|hình|hình ảnh|ảnh|anh|image|img|photo|%image_alt%|%[a-z_]+%)\s*\.?\s*$", re.I)
 _WS = re.compile(r"\s+")
 # Zero-width characters and the BOM that editors paste into titles and paragraphs.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 # Word markup pasted as escaped text ("<o:p></o:p>"), visible on some pages.
 _WORD_TAGS = re.compile(r"</?o:p>", re.I)
 
@@ -20,7 +20,7 @@ def clean(text: str | None) -> str:
     """NFC, no zero-width characters, no escaped Word tags, whitespace folded."""
     if not text:
         return ""
-    text = unicodedata.normalize("NFC", text).replace("\xa0", " ").translate(_INVISIBLE)
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text).replace("\xa0", " "))
     if "o:p" in text:
         text = _WORD_TAGS.sub("", text)
     return _WS.sub(" ", text).strip()
