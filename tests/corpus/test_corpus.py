@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -85,3 +86,23 @@ def test_size_and_spread(gold: list[dict[str, Any]]) -> None:
     assert len([y for y in years if y]) >= 3
     kinds = Counter(r["kind"] for r in meetings)
     assert kinds["working_session"] >= 10 and kinds["committee_conference"] >= 10
+
+
+def _shingles(text: str) -> set[str]:
+    words = re.findall(r"\w+", text.lower())
+    return {" ".join(words[i : i + 5]) for i in range(len(words) - 4)}
+
+
+def test_no_test_article_is_a_copy_of_a_tuning_article(gold: list[dict[str, Any]]) -> None:
+    # portals repost each other's news: the same story on a test portal and on the tuning one
+    # would let tuning see the test split
+    shingles = {r["seed"]: _shingles((CORPUS / "texts" / r["seed"]).read_text(encoding="utf-8")) for r in gold}
+    tuned = [r["seed"] for r in gold if r["split"] != "test"]
+    for r in gold:
+        if r["split"] != "test" or len(shingles[r["seed"]]) < 20:
+            continue
+        mine = shingles[r["seed"]]
+        for other in tuned:
+            theirs = shingles[other]
+            if len(theirs) >= 20:
+                assert len(mine & theirs) / min(len(mine), len(theirs)) < 0.5, (r["seed"], other)
