@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bantin.dedup import DedupIndex, Fingerprint, Known, add_rows, fingerprint, same_figures
 from bantin.fetch import FetchError, Fetcher, TransportLike, FetchRecord, FetchResult, RetriesExhausted, RobotsDisallowed, recording
-from bantin.parse import ParsedArticle, parse_article, parse_listing
+from bantin.parse import ParsedArticle, parse_article, parse_listing_page
+from bantin.parse.listing import guess_next_page
 from bantin.settings import Settings
 from bantin.sources import Source
 from bantin.urls import is_allowed
@@ -52,12 +53,20 @@ class PortalReport:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     generic: bool = False
+    families: dict[str, int] = field(default_factory=dict)  # family used -> articles parsed with it
+    notices: int = 0  # articles whose content is an attached document
+    failed: str | None = None  # why the portal yielded nothing usable (no article link, only empty bodies)
     duration_s: float = 0.0
     incomplete_listings: list[str] = field(default_factory=list)  # walk broke off: resume next run
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    def fail(self, reason: str) -> None:
+        """The portal is a failed portal: nothing usable came out of it (red, non-zero exit)."""
+        self.failed = reason
+        self.add_error(f"failed portal: {reason}")
 
     def add_error(self, message: str) -> None:
         """Record a failure in the report, and log it with the portal and URL for the run's log."""
@@ -81,6 +90,9 @@ class PortalReport:
             "errors": list(self.errors),
             "warnings": list(self.warnings),
             "generic": self.generic,
+            "families": dict(self.families),
+            "notices": self.notices,
+            "failed": self.failed,
             "duration_s": round(self.duration_s, 2),
             "incomplete_listings": list(self.incomplete_listings),
         }
@@ -271,8 +283,14 @@ async def _discover(
     store: ArticleStore,
     report: PortalReport,
     max_pages: int,
+    listed: dict[str, dt.datetime] | None = None,
 ) -> tuple[list[str], list[tuple[str, str | None, str | None, list[str]]]]:
-    """New article URLs, newest first, and the listing pages' validators (with their new URLs)."""
+    """New article URLs, newest first, and the listing pages' validators (with their new URLs).
+
+    `listed` receives the date a listing prints beside each link (the article's fallback date).
+    A listing page with new links but no pager is followed one guessed page further
+    (`page/2/`, `?page=2`...): some portals never render their pager.
+    """
     new_urls: list[str] = []
     seen: set[str] = set()
     pages_done: list[tuple[str, str | None, str | None, list[str]]] = []
@@ -282,6 +300,7 @@ async def _discover(
         visited: set[str] = set()
         # Last run broke off in this listing: walk on past known pages, unconditionally.
         resuming = listing in resume
+        guessed = False
         while page_url and len(visited) < max_pages:
             visited.add(page_url)
             etag, last_modified = (None, None) if resuming else await store.validators(page_url)
@@ -290,6 +309,8 @@ async def _discover(
                     page_url, purpose="listing", allowed_hosts=source.hosts, etag=etag, last_modified=last_modified
                 )
             except FetchError as exc:
+                if guessed:
+                    break  # the guessed page does not exist: the listing simply ends
                 report.add_error(f"listing {exc.url}: {exc.message}")
                 # Pages below this one were never seen: keep this listing's validators unsaved
                 # so the next run walks it again instead of stopping at a 304 on page 1.
@@ -300,8 +321,13 @@ async def _discover(
             if result.not_modified:
                 report.not_modified += 1
                 break  # unchanged since the last complete crawl: nothing new below either
-            links, next_url = parse_listing(result.text, result.final_url, source.family)
-            if not links:
+            listing_page = parse_listing_page(result.text, result.final_url, source.parse_family)
+            links, next_url = listing_page.urls, listing_page.next_url
+            if listed is not None:
+                for link in listing_page.links:
+                    if link.published_at is not None:
+                        listed.setdefault(link.url, link.published_at)
+            if not links and not guessed:
                 report.warnings.append(f"listing {page_url}: no article links found (layout changed?)")
             links = [u for u in links if is_allowed(u, source.hosts) and u not in seen]
             seen.update(links)
@@ -311,6 +337,11 @@ async def _discover(
             new_urls.extend(fresh)
             if not fresh and not resuming:
                 break
+            # No pager on the listing's first page (or on a page reached by guessing): try one page further.
+            if next_url is None and fresh and (len(visited) == 1 or guessed):
+                next_url, guessed = guess_next_page(result.final_url), True
+            else:
+                guessed = False
             page_url = next_url if next_url not in visited else None
     return new_urls, pages_done
 
@@ -334,11 +365,18 @@ async def crawl_portal(
     report = PortalReport(source.id, generic=source.generic)
     if source.generic:
         report.warnings.append(f"unknown family {source.family!r}: pages parsed by the generic fallback")
+    listed: dict[str, dt.datetime] = {}
+    stamps: dict[dt.datetime, int] = {}  # publication times seen, to spot a site-wide (deploy) stamp
+    empty_bodies = 0
     records: list[FetchRecord] = []
     pages = max_pages or source.max_listing_pages or fetcher.settings.max_listing_pages
     with recording(records.append):
         try:
-            new_urls, pages_done = await _discover(source, fetcher, store, report, pages)
+            new_urls, pages_done = await _discover(source, fetcher, store, report, pages, listed)
+            if not new_urls and report.listing_requests > report.not_modified and not report.errors:
+                known = await store.known_urls(list(listed)) if listed else set()
+                if not known:
+                    report.fail("no article link found on its listing pages")
             failed_transient: set[str] = set()
             batch: list[StoreItem] = []
             slots = window or asyncio.Semaphore(max(2 * batch_size, 1))
@@ -374,6 +412,7 @@ async def crawl_portal(
                 if batch:
                     items = list(batch)
                     batch.clear()
+                    _replace_site_stamps(items, stamps, listed, report)
                     created, dups = await store.store(source.id, items)
                     report.new_articles += created
                     report.duplicates += dups
@@ -395,11 +434,22 @@ async def crawl_portal(
                         continue
                     assert result is not None
                     report.article_requests += 1
-                    parsed = parse_article(result.text, url, source.family)
+                    parsed = parse_article(result.text, url, source.parse_family)
+                    if parsed.notice:
+                        # The document is the content: keep its address as the text (unique per notice,
+                        # so notices linking different documents never count as one another's copies).
+                        parsed.paragraphs = [f"Văn bản đính kèm: {link}" for link in parsed.attachments]
+                        report.notices += 1
                     if not parsed.paragraphs:
+                        empty_bodies += 1
                         report.add_error(f"article {url}: no body text found")
                         continue
-                    if parsed.generic and not source.generic:
+                    if parsed.published_at is None and url in listed:
+                        parsed.published_at = listed[url]
+                    if parsed.published_at is not None:
+                        stamps[parsed.published_at] = stamps.get(parsed.published_at, 0) + 1
+                    report.families[parsed.family] = report.families.get(parsed.family, 0) + 1
+                    if parsed.generic and not source.generic and not source.auto:
                         report.warnings.append(f"article {url}: {source.family} selectors failed, generic fallback used")
                     batch.append(StoreItem.of(result, parsed))
                     del result
@@ -412,6 +462,8 @@ async def crawl_portal(
                 await asyncio.gather(*tasks, return_exceptions=True)
                 while held > 0:  # pages never consumed (cancelled run): give the slots back
                     release()
+            if new_urls and empty_bodies and empty_bodies == report.article_requests:
+                report.fail("every article fetched had an empty body")
             # Validators only for listing pages whose new articles are all in (or failed for good).
             complete = [(u, e, lm) for u, e, lm, fresh in pages_done if not failed_transient.intersection(fresh)]
             await store.save_validators([(u, e, lm) for u, e, lm in complete if e or lm])
@@ -419,6 +471,27 @@ async def crawl_portal(
             report.duration_s = time.monotonic() - started
             await store.log(run_id, source.id, records)
     return report
+
+
+SITE_STAMP_MIN = 3  # this many articles of one portal with the very same minute: a deploy stamp
+
+
+def _replace_site_stamps(
+    items: list[StoreItem], stamps: dict[dt.datetime, int], listed: dict[str, dt.datetime], report: PortalReport
+) -> None:
+    """A publication time printed on many articles of a portal is the site's (a re-deploy),
+    not theirs: use the date the listing printed beside the link, else none."""
+    for item in items:
+        value = item.parsed.published_at
+        if (
+            value is not None
+            and stamps.get(value, 0) >= SITE_STAMP_MIN
+            and (value.hour, value.minute) != (0, 0)  # many articles of one day without a time are normal
+        ):
+            item.parsed.published_at = listed.get(item.url)
+            note = f"{value:%Y-%m-%d %H:%M} is printed on {stamps[value]}+ articles: a site-wide stamp, not their date"
+            if note not in report.warnings:
+                report.warnings.append(note)
 
 
 def make_transport(settings: Settings, offline: bool) -> TransportLike:

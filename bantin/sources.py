@@ -1,7 +1,9 @@
 """The sources registry: deploy/sources.yaml, validated before any request is made.
 
 A portal is one YAML entry; what its pages look like comes from its `family`
-(bantin/families.py), defined once per portal software. Every mistake in the file is
+(bantin/families.py), defined once per portal software, or, when `family` is omitted
+(`auto`, the default), from the pages themselves: bantin recognises the software page by
+page and reads unknown software with the generic parser (bantin/parse/). Every mistake in the file is
 reported with the file, the line and the entry/field it concerns, all of them at once,
 so an operator fixes the file in one pass.
 
@@ -22,7 +24,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bantin.families import FAMILIES
+from bantin.families import AUTO, FAMILIES
 from bantin.urls import canonicalize_url, host_of
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -65,7 +67,7 @@ class Source(BaseModel):
     name: str = Field(min_length=1)
     district: str | None = None
     province: str = Field(min_length=1)
-    family: str = Field(min_length=1)
+    family: str = Field(AUTO, min_length=1, description="a family of bantin/families.py, or 'auto' (default)")
     base_url: str
     listing_urls: list[HttpUrlStr] = Field(min_length=1)
     allowed_hosts: list[HostName] = Field(default_factory=list)
@@ -86,7 +88,6 @@ class Source(BaseModel):
     def _base_url(cls, value: str) -> str:
         return _http_url(value)
 
-
     @property
     def host(self) -> str:
         return host_of(self.base_url)
@@ -98,8 +99,18 @@ class Source(BaseModel):
 
     @property
     def generic(self) -> bool:
-        """True when the family is unknown and pages are parsed by the generic fallback."""
-        return self.family not in FAMILIES
+        """True when the family named is unknown (a typo?): pages are parsed by the generic fallback."""
+        return self.family != AUTO and self.family not in FAMILIES
+
+    @property
+    def auto(self) -> bool:
+        """True when the family is recognised from the pages (no family given)."""
+        return self.family == AUTO
+
+    @property
+    def parse_family(self) -> str | None:
+        """What the parsers are given: None to recognise the software from each page."""
+        return None if self.auto else self.family
 
     @property
     def concurrency_limit_name(self) -> str:

@@ -4,7 +4,8 @@ Runs the same pipeline as the Prefect flow (bantin.crawl.crawl_portal per portal
 this process and without a Prefect server, with a progress bar and a per-portal table.
 
 Exit codes: 0 every portal crawled; 1 some portal had errors (recorded in the fetch log,
-retried next run); 2 bad configuration or usage (nothing was fetched).
+retried next run) or failed (no article link, or only empty bodies: the portal's layout is
+not understood); 2 bad configuration or usage (nothing was fetched).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def crawl_command(
         bar = progress.add_task("portals", total=len(sources))
 
         def done(report: PortalReport) -> None:
-            state = "[red]errors[/]" if report.errors else "ok"
+            state = f"[red]FAILED: {report.failed}[/]" if report.failed else "[red]errors[/]" if report.errors else "ok"
             progress.console.print(
                 f"{report.portal_id}: {report.new_articles} new, {report.duplicates} duplicates, {state}"
             )

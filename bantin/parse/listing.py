@@ -289,6 +289,30 @@ def _generic_links(tree: LexborHTMLParser, url: str) -> list[ListingLink]:
     return out
 
 
+_PAGE_PARAM = re.compile(r"([?&](?:page|pageindex|trang|_cur|cur|pg)=)(\d{1,4})", re.I)
+_PAGE_PATH = re.compile(r"(/(?:page|trang)[-/]?)(\d{1,4})(/?)$", re.I)
+
+
+def guess_next_page(url: str) -> str | None:
+    """The page after `url` by the usual URL patterns, for listings whose pager is not rendered.
+
+    "/tin-tuc/page/2/" -> "/tin-tuc/page/3/", "?PageIndex=2" -> "?PageIndex=3"; a first page
+    ending in "/" -> "page/2/" (static site generators' default). None for anything else.
+    """
+    parts = urlsplit(url)
+    found = _PAGE_PARAM.search("?" + parts.query)
+    if found is not None:
+        query = _PAGE_PARAM.sub(lambda m: f"{m.group(1)}{int(m.group(2)) + 1}", "?" + parts.query, count=1)[1:]
+        return canonicalize_url(parts._replace(query=query).geturl())
+    path_found = _PAGE_PATH.search(parts.path)
+    if path_found is not None:
+        path = parts.path[: path_found.start()] + f"{path_found.group(1)}{int(path_found.group(2)) + 1}{path_found.group(3)}"
+        return canonicalize_url(parts._replace(path=path).geturl())
+    if parts.path.endswith("/") and not parts.query and parts.path != "/":
+        return canonicalize_url(parts._replace(path=parts.path + "page/2/").geturl())
+    return None
+
+
 def parse_listing_page(html: str, url: str, family: str | None = None) -> Listing:
     """Article links and next page of a listing page (`family` None or "auto": recognised)."""
     tree = LexborHTMLParser(html)
