@@ -103,7 +103,7 @@ def run_baseline(gold: list[Record]) -> dict[str, Record]:
 # --- scoring --------------------------------------------------------------------------
 @dataclass
 class Scores:
-    fields_ok: dict[str, int] = field(default_factory=lambda: {k: 0 for k in FIELD_NAMES})
+    fields_ok: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FIELD_NAMES, 0))
     meetings: int = 0
     clauses: dict[str, list[int]] = field(default_factory=lambda: {"shortfalls": [0, 0, 0], "directives": [0, 0, 0]})
     meeting_right: int = 0
@@ -141,7 +141,7 @@ def score(scorer: ModuleType, gold: list[Record], pred: dict[str, Record]) -> Sc
             gcov, _ = scorer.spans(text_n, g.get(key) or [])
             items = p.get(key) or []
             pcov, located = scorer.spans(text_n, items)
-            unlocated = sum(len(scorer.norm(scorer.item_text(it))) for it, loc in zip(items, located) if loc is None)
+            unlocated = sum(len(scorer.norm(scorer.item_text(it))) for it, loc in zip(items, located, strict=True) if loc is None)
             inter = len(gcov & pcov)
             s.clauses[key][0] += inter
             s.clauses[key][1] += len(pcov) + unlocated

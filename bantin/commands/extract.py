@@ -27,7 +27,7 @@ def extract_command(
             published_date = dt.date.fromisoformat(published)
         except ValueError:
             typer.echo(f"bantin extract: --published {published!r} is not a date YYYY-MM-DD", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
     missing = [p for p in paths if not p.is_file()]
     if missing:
         for p in missing:

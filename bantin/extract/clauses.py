@@ -197,7 +197,7 @@ def _split_problems(norm: str, s: int, e: int) -> list[tuple[int, int]]:
     groups: list[list[tuple[int, int, bool]]] = []
     for a, b in pieces:
         neg = _NEG.search(norm, a, b)
-        own = bool(neg) and neg.start() - a >= 8 and len(norm[a:b].split()) >= 4
+        own = neg is not None and neg.start() - a >= 8 and len(norm[a:b].split()) >= 4
         if groups and own and any(p[2] for p in groups[-1]):
             # "..., công tác kiểm tra, giám sát chưa ...": a subject begun before the comma moves along
             prev = groups[-1]

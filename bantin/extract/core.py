@@ -123,10 +123,10 @@ def extract_meeting(
                     break
         if unit is None and district_unit is not None and key(name) == key(district or ""):
             continue
-        k = key(name)
-        if k in seen:
+        name_key = key(name)
+        if name_key in seen:
             continue
-        seen.add(k)
+        seen.add(name_key)
         record.communes.append(name)
         record.commune_codes.append(unit.code if unit else None)
 
@@ -139,10 +139,10 @@ def extract_meeting(
     record.host_body = _nfc(record.host_body)
     record.period = _nfc(record.period)
     record.communes = [unicodedata.normalize("NFC", c) for c in record.communes]
-    for p in [record.chair, *record.officials]:
-        if p is not None:
-            p.name = unicodedata.normalize("NFC", p.name)
-            p.title = _nfc(p.title)
+    for who in [record.chair, *record.officials]:
+        if who is not None:
+            who.name = unicodedata.normalize("NFC", who.name)
+            who.title = _nfc(who.title)
 
     found = find_clauses(layout, norm)
     model = labeller.load_model()

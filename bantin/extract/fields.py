@@ -31,8 +31,15 @@ _MEETING = rx(
     r"(?:sơ kết|tổng kết)(?= công tác| hoạt động| phong trào| năm| \d| nhiệm vụ| chương trình| \w+ năm)|"
     r"giám sát (?:việc|tình hình|kết quả|tại|chuyên đề)|kiểm tra (?:việc|tình hình|kết quả) thực hiện)\b"
 )
-_WORKING = rx(r"\b(?:làm việc (?:với|tại)|buổi làm việc|đã làm việc|đoàn công tác|thăm và làm việc|kiểm tra tình hình)\b")
-_CONFERENCE = rx(r"\b(?:hội nghị|kỳ họp|phiên họp|giao ban|cuộc họp|họp (?:phiên|định kỳ|thường kỳ|ban|chi bộ|thường trực|thường vụ)|sinh hoạt chi bộ|hội ý)\b")
+_WORKING = rx(
+    r"\b(?:làm việc (?:với|tại)|buổi làm việc|đã làm việc|đoàn công tác|thăm và làm việc|kiểm tra tình hình|"
+    r"tiếp xúc(?: với)? cử tri|đoàn giám sát|đoàn kiểm tra|giám sát (?:việc|tình hình|kết quả|tại)|"
+    r"kiểm tra (?:việc|tại|công tác)|đối thoại)\b"
+)
+_CONFERENCE = rx(
+    r"\b(?:hội nghị|kỳ họp|phiên họp|giao ban|cuộc họp|họp (?:phiên|định kỳ|thường kỳ|ban|chi bộ|thường trực|thường vụ|xét|bàn)|"
+    r"sinh hoạt chi bộ|hội ý|đại hội|hội thảo|sơ kết|tổng kết)\b"
+)
 _NOT_MEETING = rx(r"\b(?:lễ hội|khai mạc|bế mạc|hội thi|hội diễn|giải (?:bóng|chạy|cờ)|thông báo|tuyển dụng|tuyển sinh|lễ kỷ niệm|lễ ra quân|lễ phát động|mít tinh)\b")
 _ORG = r"(?:Huyện uỷ|Tỉnh uỷ|Thành uỷ|Thị uỷ|Đảng uỷ|Đảng bộ|UBND|HĐND|Uỷ ban nhân dân|Hội đồng nhân dân|Chi bộ|MTTQ)"
 _BODY = re.compile(
@@ -46,17 +53,26 @@ _BODY_START_VERB = rx(
 )
 
 
+_OPENS_WITH_MEETING = rx(r"^\W*(?:\w+\s*:\s*)?(?:đại hội|hội nghị|kỳ họp|phiên họp|giao ban|hội thảo)\b")
+
+
+def _head_lines(layout: Layout) -> list[Line]:
+    """The lead and the paragraph after it: a sapo or a repeated headline often comes first."""
+    return [ln for ln in layout.lines if ln.kind in ("lead", "body")][:2]
+
+
 def is_meeting(layout: Layout, norm: str) -> bool:
     title = layout.title
-    lead = layout.lead
     title_text = norm[title.start : title.end] if title else ""
-    lead_text = norm[lead.start : lead.end] if lead else ""
+    heads = _head_lines(layout)
+    head_text = "\n".join(norm[ln.start : ln.end] for ln in heads)
     if _NOT_MEETING.search(title_text) and not _MEETING.search(title_text):
         return False
-    head = title_text + "\n" + (norm[lead.sentences[0][0] : lead.sentences[0][1]] if lead else "")
-    if not (_MEETING.search(head) or _MEETING.search(lead_text)):
+    if not (_MEETING.search(title_text) or _MEETING.search(head_text)):
         return False
-    return bool(_BODY.search(title_text + "\n" + lead_text)) or lead_subject(layout, norm) is not None
+    if _OPENS_WITH_MEETING.match(title_text):
+        return True  # "Đại hội đại biểu ... lần thứ III": the headline names the meeting itself
+    return bool(_BODY.search(title_text + "\n" + head_text)) or lead_subject(layout, norm) is not None
 
 
 def meeting_kind(layout: Layout, norm: str) -> str | None:
@@ -73,11 +89,14 @@ def meeting_kind(layout: Layout, norm: str) -> str | None:
             return "working_session"
         if c:
             return "committee_conference"
-    return None
+    return "committee_conference"  # a meeting named by none of these words: a body's own meeting
 
 
 # ---------------------------------------------------------------- host body
-_CONF_OF = rx(rf"(?:hội nghị|kỳ họp|phiên họp)\s+(?:(?:lần thứ \w+|thường kỳ|mở rộng)\s+)*(?:của\s+)?(?={_ORG}|ban )")
+_CONF_OF = rx(
+    rf"(?:hội nghị|kỳ họp|phiên họp)\s+(?:(?:(?:lần )?thứ \w+|thường kỳ|mở rộng|chuyên đề|bất thường|cuối năm|giữa năm)\s*,?\s+)*"
+    rf"(?:của\s+)?(?={_ORG}|ban )"
+)
 
 
 @dataclass
@@ -114,9 +133,9 @@ def host_body(layout: Layout, norm: str) -> Span | None:
             if _BODY_START_VERB.match(norm, m.end(), lead.end):
                 return Span(m.start(), m.end())
     for ln in ([title] if title else []) + ([lead] if lead else []):
-        m = _CONF_OF.search(norm, ln.start, ln.end)
-        if m:
-            b = _body_at(norm, m.end(), ln.end)
+        conf = _CONF_OF.search(norm, ln.start, ln.end)
+        if conf:
+            b = _body_at(norm, conf.end(), ln.end)
             if b:
                 return b
     return lead_subject(layout, norm)
@@ -149,7 +168,7 @@ def _find_date(norm: str, s: int, e: int) -> tuple[int, int, int | None] | None:
     return d, mo, y
 
 
-def meeting_date(layout: Layout, norm: str, period: "Period | None", published: dt.date | None) -> dt.date | None:
+def meeting_date(layout: Layout, norm: str, period: Period | None, published: dt.date | None) -> dt.date | None:
     lines = [ln for ln in layout.lines if ln.kind == "lead"][:1] + [ln for ln in layout.lines if ln.kind == "body"][:1]
     found = None
     for ln in lines:
@@ -173,7 +192,7 @@ def meeting_date(layout: Layout, norm: str, period: "Period | None", published: 
         return None
 
 
-def _infer_year(month: int, day: int, period: "Period | None", published: dt.date | None) -> int | None:
+def _infer_year(month: int, day: int, period: Period | None, published: dt.date | None) -> int | None:
     candidates: list[int] = []
     if period is not None and period.year:
         y = period.year
@@ -207,6 +226,14 @@ _PERIOD = rx(
     r"|(?P<month>tháng\s+(?P<m>\d{1,2})(?:\s*(?:/|năm)\s*(?P<my>\d{4}))?(?!\s*(?:tháng|/\d)))"
     r"|(?P<year>năm\s+(?P<yy>\d{4})(?!\s*[-–]))"
 )
+# Periods that carry no single year: a term, a school year, a stage, "5 năm qua"
+_SPAN_PERIOD = rx(
+    r"nhiệm kỳ\s+(?:qua|vừa qua)|năm học\s+\d{4}\s*[-–]\s*\d{4}|(?:\d{1,2}|hai|ba|bốn|năm|mười)\s+năm\s+(?:qua|vừa qua)|"
+    r"(?<=tổng kết )giai đoạn\s+\d{4}\s*[-–]\s*\d{4}|(?<=sơ kết )giai đoạn\s+\d{4}\s*[-–]\s*\d{4}"
+)
+# "nhiệm kỳ 2020-2025" names the period of a congress only; elsewhere it is someone's term of office
+_TERM = rx(r"nhiệm kỳ\s+\d{4}\s*[-–]\s*\d{4}")
+_CONGRESS = rx(r"\bđại hội\b")
 _FORWARD_BEFORE = rx(r"(?:phương hướng|triển khai|kế hoạch|tới|tiếp theo)[^.;]{0,25}$")
 _YEAR_CONTEXT = rx(r"(?:tổng kết|kết quả|tình hình|đánh giá|thực hiện nhiệm vụ|công tác)[^.;]{0,40}$")
 
@@ -242,7 +269,12 @@ def reporting_period(layout: Layout, norm: str, original_of: Callable[[int, int]
     best_year: Period | None = None
     for ln in lines:
         for s, e in ln.sentences:
+            span = _SPAN_PERIOD.search(norm, s, e)
+            if span is None and layout.title and _CONGRESS.search(norm, layout.title.start, layout.title.end):
+                span = _TERM.search(norm, s, e)
             ms = list(_PERIOD.finditer(norm, s, e))
+            if span and not _FORWARD_BEFORE.search(norm[s : span.start()]) and not any(m.start() < span.start() for m in ms if not m.group("year")):
+                return Period(original_of(span.start(), span.end()), span.start(), span.end(), None, False, "span")
             for i, m in enumerate(ms):
                 kind = next(k for k in ("half", "quarter", "month", "year") if m.group(k))
                 if kind == "month" and re.search(r"ngày\s+\d{1,2}\s+$", norm[max(s, m.start() - 10) : m.start()], re.I):
@@ -269,20 +301,17 @@ def reporting_period(layout: Layout, norm: str, original_of: Callable[[int, int]
                 p = Period(text, m.start(), m.end(), int(year_s), _ends_december(kind, m), kind)
                 if kind != "year":
                     return p
-                if best_year is None and ln.kind in ("lead", "title") and _YEAR_CONTEXT.search(before):
+                opens = not before.strip(" ,.-–") and ln.kind in ("lead", "body")  # "Năm 2020, dưới sự lãnh đạo ..."
+                if best_year is None and (opens or ln.kind in ("lead", "title") and _YEAR_CONTEXT.search(before)):
                     best_year = p
     return best_year
 
 
 # ---------------------------------------------------------------- people
-SURNAMES = set(
+SURNAMES = {
     key(x)
-    for x in (
-        "Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Mai Hà Đinh Lương Trương "
-        "Lâm Phùng Đào Tạ Chu Ma Hứa Nông Triệu Quan Lục Sầm Vi Lò Cao Thái Đoàn Kiều Tô Trịnh Văn Lưu Khổng "
-        "Mạc Hầu Giàng Thào Sùng Vàng Lầu Tống Âu Châu Từ Diệp Thân Kim Lục Hoàng Doãn Khúc Ninh Quách Bế Hoàng"
-    ).split()
-)
+    for x in ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý", "Mai", "Hà", "Đinh", "Lương", "Trương", "Lâm", "Phùng", "Đào", "Tạ", "Chu", "Ma", "Hứa", "Nông", "Triệu", "Quan", "Lục", "Sầm", "Vi", "Lò", "Cao", "Thái", "Đoàn", "Kiều", "Tô", "Trịnh", "Văn", "Lưu", "Khổng", "Mạc", "Hầu", "Giàng", "Thào", "Sùng", "Vàng", "Lầu", "Tống", "Âu", "Châu", "Từ", "Diệp", "Thân", "Kim", "Lục", "Hoàng", "Doãn", "Khúc", "Ninh", "Quách", "Bế", "Hoàng"]
+}
 _TITLE_HEAD = (
     r"(?:phó\s+)?(?:bí thư|chủ tịch|trưởng ban|phó ban|trưởng phòng|trưởng đoàn|trưởng|giám đốc|chánh văn phòng|chánh|"
     r"uỷ viên|huyện uỷ viên|tỉnh uỷ viên|thành uỷ viên|đảng uỷ viên|chỉ huy trưởng|thường trực|tổng biên tập|"
@@ -327,9 +356,9 @@ def _split_name(words: list[re.Match[str]], places: set[str]) -> int:
 # A title names its unit ("Huyện uỷ", "HĐND huyện", "Chi bộ ấp"). After the unit it goes on only
 # with words of unit names ("Ban Thường vụ", "Uỷ ban nhân dân") or a capitalised place name; any
 # other lower-case word there is the sentence's verb, even one the stop list misses ("đánh gia cao").
-_UNIT_WORDS = frozenset(fold(w) for w in "uỷ ubnd hđnd ubmttq mttq bch btv bộ xã huyện tỉnh phường trấn phố ấp thôn bản khu".split())
+_UNIT_WORDS = frozenset(fold(w) for w in ["uỷ", "ubnd", "hđnd", "ubmttq", "mttq", "bch", "btv", "bộ", "xã", "huyện", "tỉnh", "phường", "trấn", "phố", "ấp", "thôn", "bản", "khu"])
 _UNIT_NAME_WORDS = frozenset(
-    fold(w) for w in "viên ban thường vụ trực chấp hành kiểm tra nhân dân mặt trận tổ quốc đảng chi thị thành quân sự đội biên phòng".split()
+    fold(w) for w in ["viên", "ban", "thường", "vụ", "trực", "chấp", "hành", "kiểm", "tra", "nhân", "dân", "mặt", "trận", "tổ", "quốc", "đảng", "chi", "thị", "thành", "quân", "sự", "đội", "biên", "phòng"]
 )
 
 
@@ -397,7 +426,7 @@ def persons(norm: str, s: int, e: int, places: set[str]) -> list[PersonSpan]:
         # the whole run of capitalised words ending at the name, split into place + person
         run_start = m.start("name")
         run = list(re.finditer(CAPW, norm[m.start("title") : m.end("name")]))
-        words = []
+        words: list[tuple[int, re.Match[str]]] = []
         for w in reversed(run):
             ws = m.start("title") + w.start()
             if words and norm[ws + len(w.group(0)) : words[0][0]].strip():
@@ -528,8 +557,8 @@ def chair_and_officials(layout: Layout, norm: str, places: set[str]) -> tuple[Pe
             chair = found[0]
     if chair is not None:
         # the fullest title given anywhere ("Phó Bí thư TT Huyện uỷ" in the lead, spelled out later)
-        k = key(norm[chair.name[0] : chair.name[1]])
-        titled = [p for p in everyone if p.title and key(norm[p.name[0] : p.name[1]]) == k]
+        chair_key = key(norm[chair.name[0] : chair.name[1]])
+        titled = [p for p in everyone if p.title and key(norm[p.name[0] : p.name[1]]) == chair_key]
         if titled:
             best = max(titled, key=lambda p: (p.title[1] - p.title[0]) if p.title else 0)
             if chair.title is None or best.title and best.title[1] - best.title[0] > chair.title[1] - chair.title[0]:
@@ -537,10 +566,10 @@ def chair_and_officials(layout: Layout, norm: str, places: set[str]) -> tuple[Pe
     seen = {key(norm[chair.name[0] : chair.name[1]])} if chair else set()
     officials = []
     for p in everyone:
-        k = key(norm[p.name[0] : p.name[1]])
-        if k in seen:
+        person_key = key(norm[p.name[0] : p.name[1]])
+        if person_key in seen:
             continue
-        seen.add(k)
+        seen.add(person_key)
         officials.append(p)
     return chair, officials
 
@@ -578,7 +607,7 @@ def commune_mentions(layout: Layout, norm: str) -> list[tuple[int, int]]:
 
 
 def place_mentions(pattern: re.Pattern[str], layout: Layout, norm: str) -> list[str]:
-    out = []
+    out: list[str] = []
     for ln in layout.lines:
         if ln.kind in ("title", "lead", "body", "caption"):
             out.extend(m.group("n") for m in pattern.finditer(norm, ln.start, ln.end))
@@ -593,20 +622,27 @@ _LEAD_ADVERBIAL = rx(
     r"(?:\(?\d{1,2}\s*[/\-.]\s*\d{1,2}(?:\s*[/\-.]\s*\d{2,4})?\)?|\d{1,2}\s+tháng\s+\d{1,2}(?:\s+năm\s+\d{4})?)?"
     r"(?:\s*\(?(?:thứ \w+|chủ nhật)\)?)?\s*,?\s*(?:(?:tại|ở)\s+[^,]{3,90},\s*)?(?:trong (?:\d|hai|ba) ngày[^,]{0,40},\s*)?"
 )
+# "Thực hiện Kế hoạch số 169, Ngày 28/6 Đoàn kiểm tra ...": a purpose clause before the date
+_PURPOSE = rx(r"\W*(?:thực hiện|căn cứ|theo|nhằm|để)\s[^,]{3,90},\s*")
 _MEETING_VERB = rx(
     r"\s+(?:đã\s+|long trọng\s+|chính thức\s+|cũng\s+)*(?:tổ chức|có buổi làm việc|có buổi|làm việc|họp|tiến hành|khai mạc|"
     r"giám sát|kiểm tra|tiếp xúc|sơ kết|tổng kết|triển khai|đối thoại|đến thăm|thăm và làm việc|quán triệt)\b"
 )
-_NOT_A_BODY = rx(rf"(?:{_TITLE_HEAD}|đồng chí|đ/c|ông|bà|hội nghị|buổi|cuộc|kỳ họp|phiên|lãnh đạo)\b")
+_NOT_A_BODY = rx(
+    rf"(?:{_TITLE_HEAD}|đồng chí|đ/c|ông|bà|hội nghị|buổi|cuộc|kỳ|phiên|lãnh đạo|khai mạc|sau|trong|tiếp|chiều|sáng|"
+    r"tối|trưa|ngày|hôm|tại|với|để|nhằm|thực hiện|theo|hướng tới|nhân|chào mừng|qua|từ|đến|vừa qua|mới đây|dự|"
+    r"bế mạc|diễn ra|tham dự)\b"
+)
 _SUBJECT_CUT = rx(r"\s+(?:do|cùng|và đoàn|dưới sự)\s")
 
 
 def lead_subject(layout: Layout, norm: str) -> Span | None:
-    for ln in (layout.lead, layout.title):
+    for ln in [*_head_lines(layout), layout.title]:
         if ln is None:
             continue
         s, e = ln.sentences[0] if ln.sentences else (ln.start, ln.end)
-        m = _LEAD_ADVERBIAL.match(norm, s, e)
+        p = _PURPOSE.match(norm, s, e)
+        m = _LEAD_ADVERBIAL.match(norm, p.end() if p else s, e)
         a = m.end() if m else s
         v = _MEETING_VERB.search(norm, a, min(e, a + 160))
         if v is None:

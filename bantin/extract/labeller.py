@@ -100,7 +100,7 @@ def segment(layout: Layout, norm: str) -> list[Unit]:
             for m in re.finditer(r";|:\s+(?=\S)", norm[s:e]):
                 cuts.append(s + m.end())
             cuts.append(e)
-            for a, b in zip(cuts, cuts[1:]):
+            for a, b in zip(cuts, cuts[1:], strict=False):
                 while a < b and norm[a].isspace():
                     a += 1
                 if len(norm[a:b].split()) < 2:
@@ -123,19 +123,26 @@ def featurise(units: list[Unit], norm: str, found: rules.Found) -> None:
     _rule_labels(units, found)
     n = len(units)
     conclusion_at = next((i for i, u in enumerate(units) if _CONCLUSION_MARK.search(norm, u.start, u.end)), None)
+    # each unit's own cues, lent to its neighbours: a list item reads like the items around it
+    # read each unit without its enumerator or connector ("Thứ nhất,", "- ", "Đồng thời,"): what
+    # starts the clause after them is what tells a task from a finding
+    bare = [(rules.clean(norm, u.start, u.end) or (u.start, u.end)) for u in units]
+    cues = [[name for name, pattern in CUES.items() if pattern.search(norm[s:e].lower())] for s, e in bare]
     for i, u in enumerate(units):
-        text = norm[u.start : u.end].lower()
+        text = norm[bare[i][0] : bare[i][1]].lower()
         words = _TOKEN.findall(text)
         f = u.features
         f.append("bias")
+        if i:
+            f.extend("pc:" + c for c in cues[i - 1])
+        if i + 1 < n:
+            f.extend("nc:" + c for c in cues[i + 1])
         f.extend("w:" + w for w in words)
-        f.extend("b:" + a + "_" + b for a, b in zip(words, words[1:]))
+        f.extend("b:" + a + "_" + b for a, b in zip(words, words[1:], strict=False))
         f.extend("f:" + w for w in words[:3])
         if len(words) >= 2:
             f.append("f2:" + words[0] + "_" + words[1])
-        for name, pattern in CUES.items():
-            if pattern.search(text):
-                f.append("c:" + name)
+        f.extend("c:" + c for c in cues[i])
         f.append("r:" + u.rule)
         pos = i / max(1, n - 1)
         f.append(f"pos:{min(4, int(pos * 5))}")
@@ -207,7 +214,7 @@ def load_model() -> Model | None:
 def label_units(layout: Layout, norm: str, found: rules.Found, model: Model) -> list[tuple[Unit, str]]:
     units = segment(layout, norm)
     featurise(units, norm, found)
-    return list(zip(units, model.labels(units)))
+    return list(zip(units, model.labels(units), strict=True))
 
 
 def learned_clauses(layout: Layout, norm: str, found: rules.Found, model: Model) -> rules.Found:

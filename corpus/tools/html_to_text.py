@@ -17,7 +17,8 @@ import re
 import sys
 import unicodedata
 
-from selectolax.lexbor import LexborHTMLParser as HTMLParser, LexborNode as Node
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+from selectolax.lexbor import LexborNode as Node
 
 BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "tr", "table", "blockquote",
           "section", "article", "ul", "ol", "br", "figure", "figcaption", "center"}
@@ -63,7 +64,8 @@ def main() -> int:
     ap.add_argument("--body", required=True)
     ap.add_argument("--drop", action="append", default=[])
     a = ap.parse_args()
-    tree = HTMLParser(open(a.file, "rb").read().decode("utf-8", errors="replace"))
+    with open(a.file, "rb") as f:
+        tree = HTMLParser(f.read().decode("utf-8", errors="replace"))
     for sel in a.drop:
         for node in tree.css(sel):
             node.decompose()

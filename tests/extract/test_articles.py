@@ -26,7 +26,7 @@ def overlap_f1(scorer: ModuleType, text: str, gold: list[str], pred: list[dict[s
     text_n = scorer.norm(text)
     gcov, _ = scorer.spans(text_n, gold)
     pcov, ploc = scorer.spans(text_n, pred)
-    unlocated = sum(len(scorer.norm(scorer.item_text(it))) for it, loc in zip(pred, ploc) if loc is None)
+    unlocated = sum(len(scorer.norm(scorer.item_text(it))) for it, loc in zip(pred, ploc, strict=True) if loc is None)
     if not gcov and not pcov and not unlocated:
         return 1.0
     inter = len(gcov & pcov)

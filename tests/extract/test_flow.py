@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,9 +38,9 @@ URL_VL = "https://vinhlinh.quangtri.gov.vn/vi/chi-tiet/-/view-article/1/20251/17
 
 def _body(path: Path) -> tuple[str, str]:
     """(title, body) of a seed as the crawler stores it: headline apart, no page chrome."""
-    lines = [l.strip() for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
+    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     title = lines[1] if lines[0].startswith(("Chi tiết", "Thứ")) else lines[0]
-    body = [l for l in lines if l != title and not l.startswith(("Chi tiết -", "Thứ tư", "Bài viết liên quan"))]
+    body = [line for line in lines if line != title and not line.startswith(("Chi tiết -", "Thứ tư", "Bài viết liên quan"))]
     return title, "\n\n".join(body)
 
 
@@ -148,7 +148,7 @@ def test_flows_run_for_real(session: Session, settings: Settings, tmp_path: Path
         PYTHONPATH=str(PROJECT_ROOT),
     )
     proc = subprocess.run([sys.executable, "-c", SCRIPT], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=480)
-    lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     assert proc.returncode == 0 and lines, proc.stderr[-3000:]
     out = json.loads(lines[-1][len("RESULT "):])
     assert out["first"]["articles"] == 3 and out["first"]["batches"] == 2 and out["first"]["meetings"] == 2

@@ -72,7 +72,7 @@ def test_seeds_without_paragraph_breaks(tmp_path: Path) -> None:
     out = tmp_path / "flat.jsonl"
     with out.open("w", encoding="utf-8") as f:
         for path in sorted((REPO / "seeds" / "articles").glob("*.txt")):
-            lines = [l.strip() for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
+            lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
             portal = portal_of(path)
             record = extract_meeting(lines[0] + "\n" + " ".join(lines[1:]), district=portal.district,
                                      province=portal.province, published=portal.published)
