@@ -27,7 +27,16 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from bantin.dedup import DedupIndex, Fingerprint, Known, add_rows, fingerprint, same_figures
-from bantin.fetch import FetchError, Fetcher, TransportLike, FetchRecord, FetchResult, RetriesExhausted, RobotsDisallowed, recording
+from bantin.fetch import (
+    Fetcher,
+    FetchError,
+    FetchRecord,
+    FetchResult,
+    RetriesExhausted,
+    RobotsDisallowed,
+    TransportLike,
+    recording,
+)
 from bantin.parse import ParsedArticle, parse_article, parse_listing_page
 from bantin.parse.listing import guess_next_page
 from bantin.settings import Settings
@@ -108,7 +117,7 @@ class StoreItem:
     snapshot: dict[str, Any]  # storage.crawl.snapshot_row
 
     @classmethod
-    def of(cls, result: FetchResult, parsed: ParsedArticle) -> "StoreItem":
+    def of(cls, result: FetchResult, parsed: ParsedArticle) -> StoreItem:
         from storage.crawl import snapshot_row
 
         return cls(
@@ -436,9 +445,9 @@ async def crawl_portal(
                     report.article_requests += 1
                     parsed = parse_article(result.text, url, source.parse_family)
                     if parsed.notice:
-                        # The document is the content: keep its address as the text (unique per notice,
-                        # so notices linking different documents never count as one another's copies).
-                        parsed.paragraphs = [f"Văn bản đính kèm: {link}" for link in parsed.attachments]
+                        # The document is the content: the text is the notice's title and the document's
+                        # address, never "Xem chi tiết tại đây" (which would make every notice a copy of the others).
+                        parsed.paragraphs = [parsed.title or url, *(f"Văn bản đính kèm: {link}" for link in parsed.attachments)]
                         report.notices += 1
                     if not parsed.paragraphs:
                         empty_bodies += 1
@@ -488,7 +497,8 @@ def _replace_site_stamps(
             and stamps.get(value, 0) >= SITE_STAMP_MIN
             and (value.hour, value.minute) != (0, 0)  # many articles of one day without a time are normal
         ):
-            item.parsed.published_at = listed.get(item.url)
+            other = listed.get(item.url)
+            item.parsed.published_at = other if other != value else None
             note = f"{value:%Y-%m-%d %H:%M} is printed on {stamps[value]}+ articles: a site-wide stamp, not their date"
             if note not in report.warnings:
                 report.warnings.append(note)
@@ -576,5 +586,5 @@ def run_label(now: dt.datetime | None = None, tz: str = "Asia/Ho_Chi_Minh") -> s
     """'crawl 2026-11-23 06:00' in local time: the flow run name."""
     from zoneinfo import ZoneInfo
 
-    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(ZoneInfo(tz))
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(tz))
     return f"crawl {now:%Y-%m-%d %H:%M}"

@@ -47,15 +47,12 @@ class ParsedArticle:
     generic: bool
     warnings: list[str] = field(default_factory=list)
     attachments: list[str] = field(default_factory=list)  # documents the article links (PDF, Word...)
+    # A document notice: a title and "Xem chi tiết tại đây" (the document is the content), no text.
+    notice: bool = False
 
     @property
     def text(self) -> str:
         return "\n\n".join(self.paragraphs)
-
-    @property
-    def notice(self) -> bool:
-        """A document notice: no text of its own, only attachments."""
-        return not self.paragraphs and bool(self.attachments)
 
 
 # --- patterns ---------------------------------------------------------------------------------
@@ -82,6 +79,8 @@ BYLINE = re.compile(
     re.I,
 )
 DETAIL_LINK = re.compile(r"^\s*(xem|tải)\s+(chi tiết|toàn văn|nội dung|văn bản|file|tệp)\b.*$", re.I)
+# "Xem chi tiết tại đây", "Tải file đính kèm Tại đây": the link to the document a notice is about.
+DETAIL_ANYWHERE = re.compile(r"(xem chi tiết|tải file|file đính kèm|tệp đính kèm|tải về|toàn văn)\W*(\w+\W*){0,3}tại đây", re.I)
 DOCUMENT = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|rar|zip|7z|odt|ods|rtf|tiff?)(\?|$)", re.I)
 TITLE_CLASS = re.compile(r"title|tieude|tieu-de|tieu_de|headline|heading|tenbai|ten-bai|tentin", re.I)
 _TITLE_SEPARATORS = re.compile(r"\s+[-|–:»]+\s*|\s*[|»]\s+|\s+::\s+")
@@ -116,8 +115,8 @@ def _is_meta_line(text: str) -> bool:
 
 def _is_pure_date(text: str) -> bool:
     """Only a date and time, perhaps with a weekday: "(26.07.2019 14:14)", "Thứ hai, 05/08/2019"."""
-    if not _is_date_line(text):
-        return False
+    if not _is_date_line(text) or len(re.findall(r"\d{1,4}[/.\-]\d{1,2}[/.\-]\d{2,4}", text)) > 1:
+        return False  # a range of dates is something's period, not a publication date
     rest = re.sub(r"[\d/.:\-,()T+Z\s]+", " ", text)
     rest = re.sub(r"(?i)\b(thứ|hai|ba|tư|năm|sáu|bảy|chủ|nhật|ngày|đăng|cập|nhật|lúc|giờ|am|pm|gmt)\b", " ", rest)
     return len(rest.strip()) < 3
@@ -140,7 +139,8 @@ def _strip_title_date(text: str) -> tuple[str, str | None]:
     match = _TRAILING_PARENS.search(text)
     if match is not None:
         inner = match.group(1).strip()
-        if not inner or parse_vietnamese_date(inner) is not None:
+        # Only a date: "( 2019-05-16T05:00:00.000Z )"; "(từ ngày 11/6/2019 - 15/7/2019)" is the title's.
+        if not inner or _is_pure_date(inner):
             return text[: match.start()].rstrip(), inner or None
     return text, None
 
@@ -179,6 +179,48 @@ class _Generic:
     paragraphs: list[str] = field(default_factory=list)
     captions: list[str] = field(default_factory=list)
     attachments: list[str] = field(default_factory=list)
+    notice: bool = False
+
+
+def _attachment_links(page: Page, index: int, url: str) -> list[str]:
+    """Documents linked from block `index` (a "Xem chi tiết tại đây" line or a document link)."""
+    found: list[str] = []
+    for a, at in page.anchors:
+        if at not in (index, index + 1):
+            continue
+        href = (a.attributes.get("href") or "").strip()
+        if href and not href.startswith(("javascript:", "#", "mailto:")) and (
+            DOCUMENT.search(href)
+            or DETAIL_LINK.match(node_text(a))
+            or node_text(a).casefold() in ("tại đây", "đây", "tải về")
+        ):
+            target = canonicalize_url(href, base=url)
+            if target not in found:
+                found.append(target)
+    return found
+
+
+def _notice(page: Page, url: str, sites: set[str]) -> _Generic | None:
+    """A page whose content is a title and a "Xem chi tiết tại đây" link: a document notice."""
+    blocks = page.blocks
+    for block in blocks:
+        if len(block.text) > 120 or not DETAIL_ANYWHERE.search(block.text) or chrome_node(block.node):
+            continue
+        for i in range(block.index - 1, max(-1, block.index - 6), -1):
+            candidate = blocks[i]
+            if _title_candidate(candidate, set(), sites, set()):
+                out = _Generic(notice=True)
+                out.title, _ = _strip_title_date(candidate.text)
+                out.title_index = candidate.index
+                out.attachments = _attachment_links(page, block.index, url)
+                for j in (*range(i + 1, block.index + 1), *range(i - 1, max(-1, i - 4), -1)):
+                    if _is_date_line(blocks[j].text) or _is_meta_line(blocks[j].text):
+                        out.published = parse_vietnamese_date(blocks[j].text)
+                        if out.published is not None:
+                            out.has_time = has_time(blocks[j].text)
+                            break
+                return out
+    return None
 
 
 def _link_texts_before(page: Page) -> list[tuple[int, str]]:
@@ -224,11 +266,13 @@ def _generic(tree: LexborHTMLParser, url: str) -> _Generic:
         return out
     main_node = page.nodes[main]
     inside = [b for b in blocks if main in b.path]
-    if not inside:
-        return out
+    sites = _site_names(tree)
+    # The page footer is never the article: a page whose best text is its footer has none.
+    # (Near names only: some skins wrap the whole page in a div named "header".)
+    if not any(b.good for b in inside) or chrome_node(main_node, levels=3):
+        return _notice(page, url, sites) or out
     start, end = inside[0].index, inside[-1].index
     container_path = set(inside[0].path[: inside[0].path.index(main) + 1])
-    sites = _site_names(tree)
 
     # Title: the nearest title-like block above the body, or the body's own first line.
     anchors = _link_texts_before(page)
@@ -297,14 +341,9 @@ def _generic(tree: LexborHTMLParser, url: str) -> _Generic:
         if _is_meta_line(text) or (_is_date_line(text) and (not paragraphs or _is_pure_date(text))):
             continue
         if DETAIL_LINK.match(text) or block.link_density > 0.5:
-            for a, _ in (pair for pair in page.anchors if pair[1] == block.index + 1 or pair[1] == block.index):
-                href = (a.attributes.get("href") or "").strip()
-                if href and not href.startswith(("javascript:", "#", "mailto:")) and (
-                    DOCUMENT.search(href) or DETAIL_LINK.match(node_text(a))
-                ):
-                    target = canonicalize_url(href, base=url)
-                    if target not in out.attachments:
-                        out.attachments.append(target)
+            for target in _attachment_links(page, block.index, url):
+                if target not in out.attachments:
+                    out.attachments.append(target)
             continue
         if block.italic and _words(text) <= 40 or (block.after_image and _words(text) <= 30 and not _TERMINAL.search(text)):
             out.captions.append(text)
@@ -337,6 +376,7 @@ def _generic(tree: LexborHTMLParser, url: str) -> _Generic:
         texts.pop()
     if sum(len(t) for t in texts) < 40 and out.attachments:
         texts = []  # a notice: the document is the content
+        out.notice = True
     out.paragraphs = texts
     return out
 
@@ -467,7 +507,7 @@ def parse_article(html: str, url: str, family: str | None = None) -> ParsedArtic
         published = _meta_date(tree)
         timed = published is not None
     published = refine_with_url(published, timed, url)
-    if not found.paragraphs and not found.attachments:
+    if not found.paragraphs and not found.notice:
         warnings.append("no body text found")
     return ParsedArticle(
         url=url,
@@ -480,6 +520,7 @@ def parse_article(html: str, url: str, family: str | None = None) -> ParsedArtic
         generic=True,
         warnings=warnings,
         attachments=found.attachments,
+        notice=found.notice,
     )
 
 

@@ -203,10 +203,11 @@ def main_container(page: Page, skip: set[int] | None = None) -> int | None:
     return max(scores, key=lambda m: (round(scores[m], 3), depth[m]))
 
 
-def chrome_node(node: LexborNode, stop: LexborNode | None = None) -> bool:
-    """True when the node, or an ancestor below `stop`, is named like chrome (menu, footer...)."""
+def chrome_node(node: LexborNode, stop: LexborNode | None = None, levels: int = 64) -> bool:
+    """True when the node, or an ancestor below `stop` (at most `levels` up), is named like chrome."""
     current: LexborNode | None = node
-    while current is not None and current.tag not in ("body", "html"):
+    while current is not None and current.tag not in ("body", "html") and levels > 0:
+        levels -= 1
         if stop is not None and current.mem_id == stop.mem_id:
             return False
         attrs = current.attributes

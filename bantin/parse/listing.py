@@ -280,7 +280,8 @@ def _generic_links(tree: LexborHTMLParser, url: str) -> list[ListingLink]:
         # The item's own line (link text + date span) or the line after it carries its date.
         date = None
         for i in (cand.block, cand.block + 1):
-            text = block_text.get(i, "")
+            # Beside the link, not inside its text ("... Quyết định 412/QĐ-UBND ngày 01/04/2019").
+            text = block_text.get(i, "").replace(cand.text, " ") if cand.text else block_text.get(i, "")
             if text and len(text) < 400:
                 date = parse_vietnamese_date(text)
                 if date is not None:

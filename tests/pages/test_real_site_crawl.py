@@ -1,0 +1,101 @@
+"""A slice of a real portal's public static copy, served on loopback, crawled from one YAML entry
+without `family`: what a new user adding a real portal sees.
+
+The slice (tests/pages/sites/sldtbxh/, SOURCES says where each page comes from) is the news
+listing of a provincial department's site: page 1 has no pager although page 2 exists, one
+item is a document notice ("Tải file đính kèm Tại đây"), articles print their date as
+"thứ sáu, Ngày 26/04/2019, 12:00". Expected titles are the listing's, dates the article's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bantin.crawl import crawl_sources
+from bantin.settings import Settings
+from bantin.sources import parse_sources
+from storage.models import Article
+from storage.session import session_factory
+from tests.crawl.conftest import FAST_FETCH, serve
+
+SLICE = Path(__file__).parent / "sites" / "sldtbxh"
+
+
+class StaticSite:
+    """The saved pages by path (as the static host served them), 404 for anything else."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.requests: list[str] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert scope["type"] == "http"
+        path = scope["path"]
+        self.requests.append(path)
+        name = (path.strip("/") + "/index.html").replace("/", "__") + ".gz"
+        file = self.root / name
+        if path != "/" and file.is_file():
+            status, body = 200, gzip.decompress(file.read_bytes())
+        else:
+            status, body = 404, b"not found"
+        await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/html; charset=utf-8")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+@pytest.fixture
+def site() -> Iterator[tuple[StaticSite, str]]:
+    app = StaticSite(SLICE)
+    with serve(app) as base:
+        yield app, base
+
+
+def test_a_real_portal_is_crawled_from_one_entry_without_family(
+    site: tuple[StaticSite, str], sqlite_settings: Settings, tmp_path: Path
+) -> None:
+    app, base = site
+    yaml_text = f"""sources:
+  - id: sldtbxh
+    name: "Sở Lao động - Thương binh và Xã hội tỉnh Đắk Nông"
+    province: "Đắk Nông"
+    base_url: "{base}/"
+    listing_urls: ["{base}/tin-tuc-su-kien/"]
+"""
+    sources = parse_sources(yaml_text, tmp_path / "sources.yaml")
+    # Real pages are bigger than the fixtures (listing pages of 300 KB of chrome).
+    settings = sqlite_settings.model_copy(update={"fetch": FAST_FETCH.model_copy(update={"max_bytes": 2_000_000})})
+    _, reports = asyncio.run(crawl_sources(sources, settings))
+    report = reports[0]
+    assert report.ok and report.failed is None, report.errors
+    assert set(report.families) == {"easywebhub-sharepoint"}
+    assert "/tin-tuc-su-kien/page/2/" in app.requests  # the unrendered pager, probed
+
+    expected: dict[str, dict[str, str | None]] = json.loads((SLICE / "expected.json").read_text(encoding="utf-8"))
+    with session_factory(settings)() as session:
+        stored = session.execute(select(Article)).scalars().all()
+    by_path = {a.url.removeprefix(base): a for a in stored}
+    assert sorted(by_path) == sorted(expected)  # every linked article, once
+    for path, want in expected.items():
+        article = by_path[path]
+        assert article.title == want["title"], path
+        wanted = dt.datetime.fromisoformat(want["published"]) if want["published"] else None
+        got = article.published_at.replace(tzinfo=dt.UTC) if article.published_at and article.published_at.tzinfo is None else article.published_at
+        assert got == wanted, (path, got, wanted)
+        assert "Số lượt người xem" not in article.text and "Bản in" not in article.text
+    notices = [a for a in stored if "Văn bản đính kèm" in a.text]
+    assert report.notices == len(notices) >= 1
+    assert all(n.duplicate_of is None for n in notices)
+
+    # Again: nothing new, no article fetched twice.
+    app.requests.clear()
+    _, again = asyncio.run(crawl_sources(sources, settings))
+    assert again[0].new_articles == 0 and again[0].article_requests == 0
+    assert not [p for p in app.requests if p.strip("/") and not p.startswith(("/tin-tuc-su-kien", "/robots.txt"))]
