@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from bantin.commands import crawl, db, demo, digest, extract, fixtures
+from bantin.commands import crawl, db, demo, digest, extract, fixtures, sources
 
 app = typer.Typer(
     help="bantin: crawl Vietnamese district party-committee portals, extract meeting "
@@ -15,6 +15,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(fixtures.app, name="fixtures")
+app.add_typer(sources.app, name="sources")
 app.command("crawl")(crawl.crawl_command)
 app.command("extract")(extract.extract_command)
 app.command("digest")(digest.digest_command)

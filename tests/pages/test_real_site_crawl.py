@@ -99,3 +99,29 @@ def test_a_real_portal_is_crawled_from_one_entry_without_family(
     _, again = asyncio.run(crawl_sources(sources, settings))
     assert again[0].new_articles == 0 and again[0].article_requests == 0
     assert not [p for p in app.requests if p.strip("/") and not p.startswith(("/tin-tuc-su-kien", "/robots.txt"))]
+
+
+def test_probe_prints_links_articles_and_a_ready_entry(site: tuple[StaticSite, str]) -> None:
+    from typer.testing import CliRunner
+
+    from bantin.cli import app as cli
+
+    _, base = site
+    result = CliRunner().invoke(cli, ["sources", "probe", f"{base}/tin-tuc-su-kien/", "-n", "2"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "family: easywebhub-sharepoint" in out
+    assert "5 article links" in out and f"{base}/cong-tac-giam-ngheo-vuot-muc-tieu-hdnd-tinh-de-ra" in out
+    assert "title: Công tác giảm nghèo vượt mục tiêu HĐND tỉnh đề ra" in out
+    assert "date:  2019-08-03T09:28:00+07:00" in out
+    assert "listing_urls:" in out and "family:" not in out.split("deploy/sources.yaml entry")[1]
+
+
+def test_probe_of_a_page_without_articles_fails(site: tuple[StaticSite, str]) -> None:
+    from typer.testing import CliRunner
+
+    from bantin.cli import app as cli
+
+    _, base = site
+    result = CliRunner().invoke(cli, ["sources", "probe", f"{base}/no-such-listing/"])
+    assert result.exit_code == 1
