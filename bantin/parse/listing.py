@@ -95,6 +95,12 @@ def url_shape(url: str) -> tuple[int, str, tuple[str, ...]]:
     return len(segments), kind, keys
 
 
+def _article_like(url: str) -> bool:
+    """A story's URL: a long slug, a number, or a page with an item id in its query."""
+    _, kind, keys = url_shape(url)
+    return kind in ("slug", "slug.html", "number") or any(k.endswith("id") and k != "listid" for k in keys)
+
+
 def _signature(node: LexborNode) -> str:
     parts: list[str] = []
     current: LexborNode | None = node
@@ -105,6 +111,18 @@ def _signature(node: LexborNode) -> str:
         parts.append(f"{current.tag}.{cls}")
         current = current.parent
     return "|".join(parts)
+
+
+def _nested_list(node: LexborNode) -> bool:
+    """Inside a list item of a list inside another list item: a drop-down menu."""
+    items = 0
+    current: LexborNode | None = node.parent
+    while current is not None and current.tag not in ("body", "html"):
+        items += current.tag == "li"
+        if items >= 2:
+            return True
+        current = current.parent
+    return False
 
 
 def _within(node: LexborNode, mem_id: int) -> bool:
@@ -137,6 +155,7 @@ class _Candidate:
     text: str
     block: int
     chrome: bool
+    near_chrome: bool  # the link's own element or a close parent is named like a menu
     related: bool
     image: bool
     signature: str
@@ -228,6 +247,7 @@ def _generic_links(tree: LexborHTMLParser, url: str) -> list[ListingLink]:
                 text=text,
                 block=index,
                 chrome=chrome_node(a),
+                near_chrome=chrome_node(a, levels=4) or _nested_list(a),
                 related=any(h < index and _within(a, box) for h, box in related),
                 image=not text and a.css_first("img") is not None,
                 signature=_signature(a),
@@ -243,8 +263,15 @@ def _generic_links(tree: LexborHTMLParser, url: str) -> list[ListingLink]:
         if not headlines:
             return 0.0
         value = float(sum(min(len(c.text.split()), 12) for c in headlines))
-        # Named like a menu and worded like one; a news block called "..._menu_..." keeps its headlines.
-        if all(c.chrome for c in headlines) and value / len(headlines) < 7:
+        # Menus link categories ("/co-cau-to-chuc"); news lists link stories (long slugs, ids).
+        article_like = sum(1 for c in headlines if _article_like(c.url)) / len(headlines)
+        if article_like < 0.5:
+            value *= 0.3
+        # Named like a menu close by (a.tmenu, ul.menu): a menu. Named so far up, a menu unless
+        # every link is a story's (a news block inside a div called "UnionNews_menu_mode2").
+        near = sum(1 for c in headlines if c.near_chrome) >= len(headlines) / 2
+        far = sum(1 for c in headlines if c.chrome) >= len(headlines) / 2
+        if near or (far and article_like < 0.9):
             value *= 0.2
         return value
 
@@ -262,7 +289,7 @@ def _generic_links(tree: LexborHTMLParser, url: str) -> list[ListingLink]:
             if cand.text or cand.image:
                 chosen.append(cand)
             continue
-        if (cand.marquee and not home) or url_shape(cand.url) not in shapes or (cand.chrome and len(cand.text.split()) < 7):
+        if (cand.marquee and not home) or url_shape(cand.url) not in shapes or cand.near_chrome or (cand.chrome and not home):
             continue
         if len(cand.text.split()) >= MIN_HEADLINE_WORDS or cand.image:
             chosen.append(cand)
