@@ -30,6 +30,7 @@ bench: .venv/.synced
 	$(UV) sync --frozen --group bench
 	.venv/bin/python bench/extract.py
 	.venv/bin/python bench/crawl.py
+	.venv/bin/python bench/pages.py
 
 # Extraction quality on the real corpus's test split (bench/quality.py --help for more).
 quality: .venv/.synced
