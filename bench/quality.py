@@ -55,10 +55,10 @@ def load_gold(split: str, path: Path = CORPUS / "gold.jsonl") -> list[Record]:
     return [g for g in gold if split == "all" or g["split"] in split.split("+")]
 
 
-def run_bantin(gold: list[Record]) -> tuple[dict[str, Record], float]:
+def run_bantin(gold: list[Record], command: list[str]) -> tuple[dict[str, Record], float]:
     paths = [str(TEXTS / g["seed"]) for g in gold]
     started = time.perf_counter()
-    out = subprocess.run([str(ROOT / ".venv" / "bin" / "bantin"), "extract", *paths],
+    out = subprocess.run([*command, *paths],
                          capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
     if out.returncode != 0:
@@ -172,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default="test", choices=["train", "dev", "train+dev", "test", "all"])
     ap.add_argument("--worst", type=int, default=0, help="list the N articles with most clause characters lost")
     ap.add_argument("--baseline-only", action="store_true")
+    ap.add_argument("--extractor", default=f"{ROOT / '.venv' / 'bin' / 'bantin'} extract",
+                    help="the command that extracts (file paths are appended), e.g. an older checkout's")
     ap.add_argument("--gold", type=Path, default=CORPUS / "gold.jsonl", help="gold records (default corpus/gold.jsonl)")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
     a = ap.parse_args(argv)
@@ -181,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit(f"bench/quality.py: no article in split {a.split!r}")
     results: dict[str, tuple[Scores, float | None]] = {}
     if not a.baseline_only:
-        pred, elapsed = run_bantin(gold)
+        pred, elapsed = run_bantin(gold, a.extractor.split())
         results["bantin"] = (score(scorer, gold, pred), elapsed)
     results["keyword baseline"] = (score(scorer, gold, run_baseline(gold)), None)
     print(f"split {a.split}")

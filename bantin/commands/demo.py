@@ -97,15 +97,13 @@ def _describe_report(report: Any) -> str:
 
 
 def _extract_all(settings: Any) -> tuple[int, int]:
-    """What flows/extract.py's extract_new does, without Prefect: every article with no
-    record by the current extractor, through the flow's own plain function."""
-    from bantin.extract import EXTRACTOR_VERSION
-    from flows.extract import extract_articles
-    from storage.meetings import articles_to_extract
+    """What the extract-new flow does, without Prefect: every article with no record by
+    the current extractor, through the same job (bantin/jobs/extract.py)."""
+    from bantin.jobs.extract import articles_to_do, extract_articles, load_articles
     from storage.session import session_factory
 
     with session_factory(settings).begin() as session:
-        pending = articles_to_extract(session, EXTRACTOR_VERSION)
+        pending = load_articles(session, articles_to_do(session))
         counts = extract_articles(session, pending, settings)
     for error in counts["errors"]:
         typer.echo(f"      {error}", err=True)

@@ -12,7 +12,7 @@ from bantin.extract.model import Clause, MeetingRecord, Person
 from bantin.extract.textnorm import NormText, key, normalise
 
 # Bump on any change of the rules: stored records of older versions get re-extracted.
-EXTRACTOR_VERSION = "2026.11.22-3"
+EXTRACTOR_VERSION = "2026.12.02-1"
 
 
 def _clause(nt: NormText, span: tuple[int, int], shift: int = 0) -> Clause:

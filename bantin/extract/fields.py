@@ -185,11 +185,34 @@ def meeting_date(layout: Layout, norm: str, period: Period | None, published: dt
     if y is None:
         y = _infer_year(mo, d, period, published)
     if y is None:
+        y = _year_in_text(norm, d, mo)
+    if y is None:
         return None
     try:
         return dt.date(y, mo, d)
     except ValueError:
         return None
+
+
+_YEAR_MENTION = rx(r"(?<![\d/.\-–])(?:năm\s+)?(20\d\d|19\d\d)(?![\d/\-–]|\s*[-–]\s*\d)")
+_HORIZON = rx(r"(?:đến|tới|giai đoạn|nhiệm kỳ|trước|sau|từ|khoá|khóa|số|ngày \d{1,2} tháng \d{1,2})\s*(?:năm\s*)?$")
+
+
+def _year_in_text(norm: str, day: int, month: int) -> int | None:
+    """Without a publication date: the same day written in full elsewhere ("ngày 21/3/2017"),
+    else the year the text speaks of most, leaving out horizons ("đến năm 2020", "nhiệm kỳ")."""
+    full = re.search(rf"(?<!\d){day}\s*[/\-.]\s*0?{month}\s*[/\-.]\s*(\d{{4}})(?!\d)", norm)
+    if full:
+        return int(full.group(1))
+    counts: dict[int, int] = {}
+    for m in _YEAR_MENTION.finditer(norm):
+        if _HORIZON.search(norm[max(0, m.start() - 25) : m.start()]):
+            continue
+        year = int(m.group(1))
+        counts[year] = counts.get(year, 0) + 1
+    if not counts:
+        return None
+    return max(counts, key=lambda y: (counts[y], y))
 
 
 def _infer_year(month: int, day: int, period: Period | None, published: dt.date | None) -> int | None:
@@ -625,7 +648,7 @@ _LEAD_ADVERBIAL = rx(
 # "Thực hiện Kế hoạch số 169, Ngày 28/6 Đoàn kiểm tra ...": a purpose clause before the date
 _PURPOSE = rx(r"\W*(?:thực hiện|căn cứ|theo|nhằm|để)\s[^,]{3,90},\s*")
 _MEETING_VERB = rx(
-    r"\s+(?:đã\s+|long trọng\s+|chính thức\s+|cũng\s+)*(?:tổ chức|có buổi làm việc|có buổi|làm việc|họp|tiến hành|khai mạc|"
+    r"\s+(?:đã\s+|long trọng\s+|chính thức\s+|cũng\s+|vừa\s+|mới\s+|vừa qua\s+)*(?:tổ chức|có buổi làm việc|có buổi|làm việc|họp|tiến hành|khai mạc|"
     r"giám sát|kiểm tra|tiếp xúc|sơ kết|tổng kết|triển khai|đối thoại|đến thăm|thăm và làm việc|quán triệt)\b"
 )
 _NOT_A_BODY = rx(

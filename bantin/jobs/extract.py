@@ -1,0 +1,96 @@
+"""The extract job: meeting records for stored articles, saved one savepoint per article.
+
+    articles_to_do(session, since=..., force=...)   ids of articles needing a record of this version
+    extract_articles(session, articles, settings)   extract and save; counts and errors
+
+An article whose extraction or saving fails is rolled back to its savepoint, logged in
+the counts and left without a record for the next run: on PostgreSQL a failed statement
+would otherwise abort the whole batch's transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bantin.extract import EXTRACTOR_VERSION, extract_meeting
+from bantin.parse import parse_article
+from bantin.settings import Settings
+from storage.articles import load_snapshot
+from storage.meetings import ArticleToExtract, articles_to_extract, save_meeting
+from storage.models import Article, Portal
+
+
+def _local_date(moment: dt.datetime | None, timezone: str) -> dt.date | None:
+    return moment.astimezone(ZoneInfo(timezone)).date() if moment else None
+
+
+def articles_to_do(session: Session, *, since: dt.date | None = None, force: bool = False) -> list[int]:
+    """Ids of the stored articles without a record of the current extractor version
+    (with `force`, every article published on/after `since`)."""
+    return [a.id for a in articles_to_extract(session, EXTRACTOR_VERSION, since=since, force=force)]
+
+
+def load_articles(session: Session, ids: Sequence[int]) -> list[ArticleToExtract]:
+    rows = session.execute(
+        select(
+            Article.id, Article.url, Article.title, Article.text, Article.published_at,
+            Article.portal_id, Portal.district, Portal.province,
+        )
+        .join(Portal, Portal.id == Article.portal_id)
+        .where(Article.id.in_(list(ids)))
+        .order_by(Article.id)
+    )
+    return [ArticleToExtract(*row) for row in rows]
+
+
+def from_snapshot(session: Session, article: ArticleToExtract) -> tuple[str, str | None, dt.datetime | None] | None:
+    """(text, title, published_at) parsed again from the stored page, or None without one."""
+    snapshot = load_snapshot(session, article.url)
+    if snapshot is None:
+        return None
+    family = session.execute(select(Portal.family).where(Portal.id == article.portal_id)).scalar_one_or_none()
+    html = snapshot.body.decode(snapshot.encoding or "utf-8", errors="replace")
+    parsed = parse_article(html, article.url, family)
+    return parsed.text, parsed.title or article.title, parsed.published_at or article.published_at
+
+
+def extract_articles(
+    session: Session, articles: Sequence[ArticleToExtract], settings: Settings, *, from_snapshots: bool = False
+) -> dict[str, Any]:
+    """Extract and save the records of `articles` in `session`'s transaction; returns counts."""
+    counts: dict[str, Any] = {"articles": 0, "meetings": 0, "reparsed": 0, "errors": []}
+    for article in articles:
+        text, published_at = article.text, article.published_at
+        title: str | None = article.title
+        savepoint = session.begin_nested()
+        try:
+            reparsed = False
+            if from_snapshots:
+                again = from_snapshot(session, article)
+                if again is not None:
+                    text, title, published_at = again
+                    reparsed = True
+            record = extract_meeting(
+                text,
+                district=article.district,
+                province=article.province,
+                published=_local_date(published_at, settings.timezone),
+                title=title,
+            )
+            record.source = article.url
+            save_meeting(session, article.id, record.model_dump(mode="json"), EXTRACTOR_VERSION)
+            savepoint.commit()
+        except Exception as exc:  # one bad article must not stop the batch: its savepoint is undone
+            savepoint.rollback()
+            counts["errors"].append(f"article {article.id} ({article.url}): {type(exc).__name__}: {exc}")
+            continue
+        counts["articles"] += 1
+        counts["meetings"] += int(record.is_meeting)
+        counts["reparsed"] += int(reparsed)
+    return counts
