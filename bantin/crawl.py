@@ -16,6 +16,7 @@ listing again next run instead of a 304 hiding the articles it missed.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -376,7 +377,7 @@ async def crawl_portal(
         report.warnings.append(f"unknown family {source.family!r}: pages parsed by the generic fallback")
     listed: dict[str, dt.datetime] = {}
     stamps: dict[dt.datetime, int] = {}  # publication times seen, to spot a site-wide (deploy) stamp
-    empty_bodies = 0
+    empty_bodies = 0  # article pages without text: all of them, and the portal is not understood
     records: list[FetchRecord] = []
     pages = max_pages or source.max_listing_pages or fetcher.settings.max_listing_pages
     with recording(records.append):
@@ -386,6 +387,7 @@ async def crawl_portal(
                 known = await store.known_urls(list(listed)) if listed else set()
                 if not known:
                     report.fail("no article link found on its listing pages")
+                    _mark_failed(records, report)
             failed_transient: set[str] = set()
             batch: list[StoreItem] = []
             slots = window or asyncio.Semaphore(max(2 * batch_size, 1))
@@ -471,8 +473,13 @@ async def crawl_portal(
                 await asyncio.gather(*tasks, return_exceptions=True)
                 while held > 0:  # pages never consumed (cancelled run): give the slots back
                     release()
-            if new_urls and empty_bodies and empty_bodies == report.article_requests:
-                report.fail("every article fetched had an empty body")
+            if new_urls and report.new_articles == 0 and not failed_transient and not report.skipped:
+                report.fail(
+                    "every article fetched had an empty body"
+                    if empty_bodies
+                    else "none of its listing links led to an article"
+                )
+                _mark_failed(records, report)
             # Validators only for listing pages whose new articles are all in (or failed for good).
             complete = [(u, e, lm) for u, e, lm, fresh in pages_done if not failed_transient.intersection(fresh)]
             await store.save_validators([(u, e, lm) for u, e, lm in complete if e or lm])
@@ -480,6 +487,14 @@ async def crawl_portal(
             report.duration_s = time.monotonic() - started
             await store.log(run_id, source.id, records)
     return report
+
+
+def _mark_failed(records: list[FetchRecord], report: PortalReport) -> None:
+    """The listing requests of a failed portal carry the reason into the fetch log, so the
+    digest's portal health shows the portal in error (its requests themselves succeeded)."""
+    for i, record in enumerate(records):
+        if record.purpose == "listing" and record.error is None:
+            records[i] = dataclasses.replace(record, error=f"failed portal: {report.failed}")
 
 
 SITE_STAMP_MIN = 3  # this many articles of one portal with the very same minute: a deploy stamp

@@ -265,6 +265,8 @@ def _generic_links(tree: LexborHTMLParser, url: str) -> list[ListingLink]:
         value = float(sum(min(len(c.text.split()), 12) for c in headlines))
         # Menus link categories ("/co-cau-to-chuc"); news lists link stories (long slugs, ids).
         article_like = sum(1 for c in headlines if _article_like(c.url)) / len(headlines)
+        if article_like < 0.3:
+            return 0.0  # links to categories only: a menu, however it is styled
         if article_like < 0.5:
             value *= 0.3
         # Named like a menu close by (a.tmenu, ul.menu): a menu. Named so far up, a menu unless

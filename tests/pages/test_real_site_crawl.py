@@ -125,3 +125,34 @@ def test_probe_of_a_page_without_articles_fails(site: tuple[StaticSite, str]) ->
     _, base = site
     result = CliRunner().invoke(cli, ["sources", "probe", f"{base}/no-such-listing/"])
     assert result.exit_code == 1
+
+
+def test_a_portal_without_article_links_is_a_failed_portal(
+    site: tuple[StaticSite, str], sqlite_settings: Settings, tmp_path: Path
+) -> None:
+    """Pointed at a page that lists nothing (here: an article), the crawl says so: failed, in error."""
+    from bantin.digest.selection import DigestRange
+    from storage.crawl import fetch_log_rows
+    from storage.digests import portal_health
+
+    _, base = site
+    yaml_text = f"""sources:
+  - id: wrong-page
+    name: "Sở LĐ-TBXH (wrong listing URL)"
+    province: "Đắk Nông"
+    base_url: "{base}/"
+    listing_urls: ["{base}/le-dang-huong-thap-nen-tri-an-cac-anh-hung-liet-si/"]
+"""
+    sources = parse_sources(yaml_text, tmp_path / "sources.yaml")
+    settings = sqlite_settings.model_copy(update={"fetch": FAST_FETCH.model_copy(update={"max_bytes": 2_000_000})})
+    run_id, reports = asyncio.run(crawl_sources(sources, settings))
+    report = reports[0]
+    assert report.failed in ("no article link found on its listing pages", "none of its listing links led to an article")
+    assert not report.ok and report.new_articles == 0
+    today = dt.datetime.now(dt.UTC).date()
+    with session_factory(settings)() as session:
+        health = portal_health(session, DigestRange(today - dt.timedelta(days=1), today + dt.timedelta(days=1)), "Asia/Ho_Chi_Minh")
+        logged = fetch_log_rows(session, run_id)
+    (row,) = [h for h in health if h.portal_id == "wrong-page"]
+    assert row.error_count >= 1  # red in the digest's portal health
+    assert any((r.error or "").startswith("failed portal") for r in logged if r.purpose == "listing")
