@@ -33,6 +33,7 @@ from bantin.fetch import (
     FetchError,
     FetchRecord,
     FetchResult,
+    HttpStatusError,
     RetriesExhausted,
     RobotsDisallowed,
     TransportLike,
@@ -294,10 +295,12 @@ async def _discover(
     report: PortalReport,
     max_pages: int,
     listed: dict[str, dt.datetime] | None = None,
+    alternatives: dict[str, str] | None = None,
 ) -> tuple[list[str], list[tuple[str, str | None, str | None, list[str]]]]:
     """New article URLs, newest first, and the listing pages' validators (with their new URLs).
 
-    `listed` receives the date a listing prints beside each link (the article's fallback date).
+    `listed` receives the date a listing prints beside each link (the article's fallback date),
+    `alternatives` the root-relative reading of bare relative links (tried when the other 404s).
     A listing page with new links but no pager is followed one guessed page further
     (`page/2/`, `?page=2`...): some portals never render their pager.
     """
@@ -333,16 +336,18 @@ async def _discover(
                 break  # unchanged since the last complete crawl: nothing new below either
             listing_page = parse_listing_page(result.text, result.final_url, source.parse_family)
             links, next_url = listing_page.urls, listing_page.next_url
-            if listed is not None:
-                for link in listing_page.links:
-                    if link.published_at is not None:
-                        listed.setdefault(link.url, link.published_at)
+            for link in listing_page.links:
+                if listed is not None and link.published_at is not None:
+                    listed.setdefault(link.url, link.published_at)
+                if alternatives is not None and link.alternative is not None:
+                    alternatives.setdefault(link.url, link.alternative)
             if not links and not guessed:
                 report.warnings.append(f"listing {page_url}: no article links found (layout changed?)")
             links = [u for u in links if is_allowed(u, source.hosts) and u not in seen]
             seen.update(links)
-            known = await store.known_urls(links)
-            fresh = [u for u in links if u not in known]
+            alts = alternatives or {}
+            known = await store.known_urls(links + [alts[u] for u in links if u in alts])
+            fresh = [u for u in links if u not in known and alts.get(u) not in known]
             pages_done.append((page_url, result.etag, result.last_modified, fresh))
             new_urls.extend(fresh)
             if not fresh and not resuming:
@@ -382,7 +387,9 @@ async def crawl_portal(
     pages = max_pages or source.max_listing_pages or fetcher.settings.max_listing_pages
     with recording(records.append):
         try:
-            new_urls, pages_done = await _discover(source, fetcher, store, report, pages, listed)
+            alternatives: dict[str, str] = {}
+            new_urls, pages_done = await _discover(source, fetcher, store, report, pages, listed, alternatives)
+            prefer_root = False  # set once a link's root reading answered where the browser's did not
             if not new_urls and report.listing_requests > report.not_modified and not report.errors:
                 known = await store.known_urls(list(listed)) if listed else set()
                 if not known:
@@ -404,6 +411,20 @@ async def crawl_portal(
             todo = list(reversed(new_urls))
             done: asyncio.Queue[tuple[str, FetchResult | None, FetchError | None]] = asyncio.Queue()
 
+            async def fetch_article(url: str) -> tuple[str, FetchResult]:
+                nonlocal prefer_root
+                alt = alternatives.get(url)
+                if alt is not None and prefer_root:
+                    url, alt = alt, url
+                try:
+                    return url, await fetcher.fetch(url, purpose="article", allowed_hosts=source.hosts)
+                except HttpStatusError as exc:
+                    if alt is None or exc.status not in (404, 410):
+                        raise
+                    result = await fetcher.fetch(alt, purpose="article", allowed_hosts=source.hosts)
+                    prefer_root = prefer_root or alt == alternatives.get(url)
+                    return alt, result
+
             async def worker() -> None:
                 nonlocal held
                 while todo:
@@ -411,7 +432,7 @@ async def crawl_portal(
                     await slots.acquire()  # released once the page is parsed (or failed)
                     held += 1
                     try:
-                        result = await fetcher.fetch(url, purpose="article", allowed_hosts=source.hosts)
+                        url, result = await fetch_article(url)
                     except FetchError as exc:
                         done.put_nowait((url, None, exc))
                     except Exception as exc:  # a bug must not leave the consumer waiting forever

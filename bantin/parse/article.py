@@ -180,6 +180,7 @@ class _Generic:
     captions: list[str] = field(default_factory=list)
     attachments: list[str] = field(default_factory=list)
     notice: bool = False
+    detail_index: int | None = None  # a notice's "Xem chi tiết tại đây" block
 
 
 def _attachment_links(page: Page, index: int, url: str) -> list[str]:
@@ -209,7 +210,7 @@ def _notice(page: Page, url: str, sites: set[str]) -> _Generic | None:
         for i in range(block.index - 1, max(-1, block.index - 6), -1):
             candidate = blocks[i]
             if _title_candidate(candidate, set(), sites, set()):
-                out = _Generic(notice=True)
+                out = _Generic(notice=True, detail_index=block.index)
                 out.title, _ = _strip_title_date(candidate.text)
                 out.title_index = candidate.index
                 out.attachments = _attachment_links(page, block.index, url)
@@ -271,6 +272,10 @@ def _generic(tree: LexborHTMLParser, url: str) -> _Generic:
     # (Near names only: some skins wrap the whole page in a div named "header".)
     if not any(b.good for b in inside) or chrome_node(main_node, levels=3):
         return _notice(page, url, sites) or out
+    # A title and "Xem chi tiết tại đây" above the best text (then an unnamed footer): a notice.
+    notice = _notice(page, url, sites)
+    if notice is not None and notice.detail_index is not None and notice.detail_index < inside[0].index:
+        return notice
     start, end = inside[0].index, inside[-1].index
     container_path = set(inside[0].path[: inside[0].path.index(main) + 1])
 

@@ -48,6 +48,9 @@ class ListingLink:
     url: str
     title: str
     published_at: dt.datetime | None  # the date the listing prints beside the link
+    # A bare relative href ("thong-bao-x" on /tin-tuc/) resolved against the site's root: static
+    # re-hosts write them so, and the browser's reading (/tin-tuc/thong-bao-x) may not exist.
+    alternative: str | None = None
 
 
 @dataclass
@@ -315,8 +318,18 @@ def _generic_links(tree: LexborHTMLParser, url: str) -> list[ListingLink]:
                 date = parse_vietnamese_date(text)
                 if date is not None:
                     break
-        out.append(ListingLink(cand.url, titles.get(cand.url, ""), date))
+        out.append(ListingLink(cand.url, titles.get(cand.url, ""), date, _root_alternative(cand.node, url)))
     return out
+
+
+def _root_alternative(node: LexborNode, base: str) -> str | None:
+    href = (node.attributes.get("href") or "").strip()
+    if not href or re.match(r"^([a-z][a-z0-9+.-]*:|/|\.|\?|#)", href, re.I):
+        return None
+    parts = urlsplit(base)
+    if parts.path.count("/") < 2:  # the page is at the root: both readings agree
+        return None
+    return canonicalize_url(href, base=f"{parts.scheme}://{parts.netloc}/")
 
 
 _PAGE_PARAM = re.compile(r"([?&](?:page|pageindex|trang|_cur|cur|pg)=)(\d{1,4})", re.I)

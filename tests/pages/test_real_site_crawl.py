@@ -156,3 +156,39 @@ def test_a_portal_without_article_links_is_a_failed_portal(
     (row,) = [h for h in health if h.portal_id == "wrong-page"]
     assert row.error_count >= 1  # red in the digest's portal health
     assert any((r.error or "").startswith("failed portal") for r in logged if r.purpose == "listing")
+
+
+def test_bare_relative_links_and_a_site_wide_stamp(sqlite_settings: Settings, tmp_path: Path) -> None:
+    """thanhtra.daknong's static copy: the listing at /tin-tuc/ links "slug" (no leading slash),
+    which a browser reads as /tin-tuc/slug (not there); every article prints the deploy time
+    "(26.07.2019 14:14)". Expected: articles found at /slug, none dated by the stamp."""
+    root = SLICE.parent / "thanhtra"
+    app = StaticSite(root)
+    expected: dict[str, dict[str, str | None]] = json.loads((root / "expected.json").read_text(encoding="utf-8"))
+    stamp = dt.datetime(2019, 7, 26, 14, 14, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+    with serve(app) as base:
+        yaml_text = f"""sources:
+  - id: thanhtra
+    name: "Thanh tra tỉnh Đắk Nông"
+    province: "Đắk Nông"
+    base_url: "{base}/"
+    listing_urls: ["{base}/tin-tuc/"]
+"""
+        sources = parse_sources(yaml_text, tmp_path / "sources.yaml")
+        settings = sqlite_settings.model_copy(update={"fetch": FAST_FETCH.model_copy(update={"max_bytes": 2_000_000})})
+        _, reports = asyncio.run(crawl_sources(sources, settings))
+        report = reports[0]
+        assert report.failed is None
+        assert any("site-wide stamp" in w for w in report.warnings), (report.warnings, report.errors, report.new_articles)
+        with session_factory(settings)() as session:
+            stored = session.execute(select(Article)).scalars().all()
+        by_path = {a.url.removeprefix(base): a for a in stored}
+        assert sorted(by_path) == sorted(expected)
+        for path, want in expected.items():
+            assert by_path[path].title == want["title"], path
+            published = by_path[path].published_at
+            assert published is None or published.astimezone(stamp.tzinfo) != stamp, path
+
+        app.requests.clear()
+        _, again = asyncio.run(crawl_sources(sources, settings))
+        assert again[0].new_articles == 0 and again[0].article_requests == 0
