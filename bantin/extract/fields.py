@@ -14,7 +14,8 @@ from bantin.extract.textnorm import fold, key
 
 UP = "A-ZĐÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴ"
 LOW = "a-zđàáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ"
-CAPW = rf"[{UP}][{LOW}]+"
+# "Đăk N’Drung", "K'Thanh": an apostrophe inside a capitalised word is part of it
+CAPW = rf"[{UP}][{LOW}]*(?:['’][{UP}{LOW}][{LOW}]+|[{LOW}])"
 PLACE = rf"{CAPW}(?:\s+{CAPW}){{0,2}}"
 NAME = rf"{CAPW}(?:\s+{CAPW}){{1,5}}"
 
@@ -333,7 +334,7 @@ def reporting_period(layout: Layout, norm: str, original_of: Callable[[int, int]
 # ---------------------------------------------------------------- people
 SURNAMES = {
     key(x)
-    for x in ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý", "Mai", "Hà", "Đinh", "Lương", "Trương", "Lâm", "Phùng", "Đào", "Tạ", "Chu", "Ma", "Hứa", "Nông", "Triệu", "Quan", "Lục", "Sầm", "Vi", "Lò", "Cao", "Thái", "Đoàn", "Kiều", "Tô", "Trịnh", "Văn", "Lưu", "Khổng", "Mạc", "Hầu", "Giàng", "Thào", "Sùng", "Vàng", "Lầu", "Tống", "Âu", "Châu", "Từ", "Diệp", "Thân", "Kim", "Lục", "Hoàng", "Doãn", "Khúc", "Ninh", "Quách", "Bế", "Hoàng"]
+    for x in ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý", "Mai", "Hà", "Đinh", "Lương", "Trương", "Lâm", "Phùng", "Đào", "Tạ", "Chu", "Ma", "Hứa", "Nông", "Triệu", "Quan", "Lục", "Sầm", "Vi", "Lò", "Cao", "Thái", "Đoàn", "Kiều", "Tô", "Trịnh", "Văn", "Lưu", "Khổng", "Mạc", "Hầu", "Giàng", "Thào", "Sùng", "Vàng", "Lầu", "Tống", "Âu", "Châu", "Từ", "Diệp", "Thân", "Kim", "Doãn", "Khúc", "Ninh", "Quách", "Bế", "Tôn", "Đàm", "Lã", "Khương", "Lỗ", "Hàn", "Ông", "Phí", "Giáp", "Bạch", "Nghiêm", "Cù", "Mẫn", "Tăng", "Viên", "Lạc", "Cung", "Đồng", "Lại", "Khuất", "Kha", "Nhữ", "Tiêu", "Y", "Ksor", "Siu", "Rơ", "Nay", "Điểu", "Rah", "Ka", "Lường", "Quàng", "Bàn", "Mông", "Vương", "Lữ", "Trình", "Thiều", "Đồ"]
 }
 _TITLE_HEAD = (
     r"(?:phó\s+)?(?:bí thư|chủ tịch|trưởng ban|phó ban|trưởng phòng|trưởng đoàn|trưởng|giám đốc|chánh văn phòng|chánh|"
@@ -613,20 +614,33 @@ def commune_mentions(layout: Layout, norm: str) -> list[tuple[int, int]]:
         lines.append(layout.lead)
     out: list[tuple[int, int]] = []
     for ln in lines:
-        pos = ln.start
-        while True:
-            m = _COMMUNE.search(norm, pos, ln.end)
-            if not m:
-                break
-            out.append(m.span("n"))
-            pos = m.end()
+        for s, e in ln.sentences:
+            # those who attend ("Dự hội nghị có ... lãnh đạo xã X") are not reviewed
+            attend = _ATTENDING.search(norm, s, e)
+            if attend:
+                e = attend.start()
+            pos = s
             while True:
-                more = _COMMUNE_MORE.match(norm, pos, ln.end)
-                if not more:
+                m = _COMMUNE.search(norm, pos, e)
+                if not m:
                     break
-                out.append(more.span("n"))
-                pos = more.end()
+                if _VENUE.search(norm, max(s, m.start() - 40), m.start()):
+                    pos = m.end()  # "tại UBND xã Đắk Hoà": where it met, not whom it reviewed
+                    continue
+                out.append(m.span("n"))
+                pos = m.end()
+                while True:
+                    more = _COMMUNE_MORE.match(norm, pos, e)
+                    if not more or _NOT_A_PLACE.match(more.group("n")):
+                        break
+                    out.append(more.span("n"))
+                    pos = more.end()
     return out
+
+
+_VENUE = rx(r"\bt[aạ]i\s+(?:hội trường|trụ sở|nhà văn hoá|trung tâm|trường|uỷ ban nhân dân|ubnd|đảng uỷ|phòng họp)[^,.;]{0,20}$")
+_ATTENDING = rx(r"(?:^|[.;,]\s*|\s)(?:đến dự|về dự|cùng dự|tham dự|dự và chỉ đạo|dự hội nghị|dự buổi|dự kỳ họp|dự đại hội|dự)\b[^.;]{0,40}?\bcó\b")
+_NOT_A_PLACE = rx(r"(?:ban|đảng|huyện|tỉnh|uỷ|ubnd|hđnd|mặt trận|đoàn|hội|phòng|sở|chi bộ|thường trực|lãnh đạo)\b")
 
 
 def place_mentions(pattern: re.Pattern[str], layout: Layout, norm: str) -> list[str]:
