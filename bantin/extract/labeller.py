@@ -13,6 +13,7 @@ corpus's `train` split by `make train` (bantin/extract/training.py) and committe
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import zlib
@@ -44,8 +45,9 @@ CUES: dict[str, re.Pattern[str]] = {
     "neg": rules._NEG,
     "strong_neg": rules._STRONG_NEG,
     "dir_trigger": rules._DIR_TRIGGER,
-    "imp_start": re.compile(r"^\W*" + rules._IMP_START.pattern, re.I),
-    "early_modal": re.compile(r"^\W*" + rules._EARLY_MODAL.pattern, re.I),
+    # these two are matched at the clause's start (Pattern.match), not searched
+    "imp_start": re.compile(r"\W*" + rules._IMP_START.pattern, re.I),
+    "early_modal": re.compile(r"\W*" + rules._EARLY_MODAL.pattern, re.I),
     "modal": rx(r"\b(?:cần|phải|cần phải|cần có|phải có)\b"),
     "contrast": rules._CONTRAST,
     "pos": rules._POS,
@@ -74,6 +76,7 @@ CUES: dict[str, re.Pattern[str]] = {
     "result_words": rx(r"\b(?:kết quả|đạt được|đã đạt|hoàn thành|vượt)\b"),
     "task_words": rx(r"\b(?:nhiệm vụ|giải pháp|phương hướng|trọng tâm)\b"),
 }
+_CUE_ORDER = {name: i for i, name in enumerate(CUES)}
 _TOKEN = re.compile(r"\w+", re.U)
 _BULLET_START = re.compile(r"\s*(?:[-–+•*]|\d{1,2}[.)]|[a-zđ][.)])\s+", re.I)
 _CONCLUSION_MARK = rx(r"\b(?:phát biểu kết luận|kết luận (?:hội nghị|buổi làm việc|cuộc họp)|phát biểu chỉ đạo|chỉ đạo hội nghị)\b")
@@ -123,6 +126,29 @@ def _rule_labels(units: list[Unit], found: rules.Found) -> None:
                 break
 
 
+# cues that read the start of a clause are matched clause by clause; the others once over
+# the article, then looked up by position (30 searches an article instead of 30 a clause)
+_ANCHORED = frozenset({"imp_start", "early_modal"})
+
+
+def _cues_of(norm: str, spans: list[tuple[int, int]]) -> list[list[str]]:
+    out: list[list[str]] = [[] for _ in spans]
+    starts = [s for s, _ in spans]
+    for name, pattern in CUES.items():
+        if name in _ANCHORED:
+            for k, (s, e) in enumerate(spans):
+                if pattern.match(norm, s, e):
+                    out[k].append(name)
+            continue
+        for m in pattern.finditer(norm):
+            k = bisect.bisect_right(starts, m.start()) - 1
+            if k >= 0 and m.end() <= spans[k][1] and name not in out[k]:
+                out[k].append(name)
+    for names in out:
+        names.sort(key=_CUE_ORDER.__getitem__)
+    return out
+
+
 def featurise(units: list[Unit], norm: str, found: rules.Found) -> None:
     _rule_labels(units, found)
     n = len(units)
@@ -131,7 +157,7 @@ def featurise(units: list[Unit], norm: str, found: rules.Found) -> None:
     # read each unit without its enumerator or connector ("Thứ nhất,", "- ", "Đồng thời,"): what
     # starts the clause after them is what tells a task from a finding
     bare = [(rules.clean(norm, u.start, u.end) or (u.start, u.end)) for u in units]
-    cues = [[name for name, pattern in CUES.items() if pattern.search(norm[s:e].lower())] for s, e in bare]
+    cues = _cues_of(norm, bare)
     # the items of a list inherit what its intro says ("còn khó khăn, vướng mắc như: A; B; C",
     # "cử tri phản ánh: - A - B", "nhiệm vụ trọng tâm: ..."): within the sentence, or on the
     # bullet lines that follow it
@@ -184,7 +210,9 @@ def featurise(units: list[Unit], norm: str, found: rules.Found) -> None:
             f.append("ends_colon")
 
 
+@lru_cache(maxsize=1 << 16)
 def _hash(feature: str) -> int:
+    # crc32, not hash(): the same feature must land in the same row in every process
     return zlib.crc32(feature.encode()) % DIM
 
 
