@@ -6,8 +6,8 @@ usage: build.py [--check] [--only annotations/FILE.jsonl]
 Reads every `corpus/annotations/*.jsonl` (records as `corpus/GUIDE.md` describes, clauses
 as strings), locates each clause in its text (`texts/<seed>`) as an exact substring and
 writes the gold records with `{"text", "start", "end"}` items, the split of each article,
-and the manifest `bantin extract` reads for the portal's district, province and
-publication date. `--check` writes nothing and exits 1 on any problem (a clause not found,
+the manifest `bantin extract` reads for the portal's district, province and
+publication date, and SOURCES.tsv (where each text was taken from). `--check` writes nothing and exits 1 on any problem (a clause not found,
 a missing text, a field of the wrong shape, a seed annotated twice).
 
 Splits: `test` is every article of the t*.jsonl batches (portals no rule is tuned on); the
@@ -28,6 +28,7 @@ TEXTS = ROOT / "texts"
 ANNOTATIONS = ROOT / "annotations"
 GOLD = ROOT / "gold.jsonl"
 MANIFEST = TEXTS / "manifest.yaml"
+SOURCES = ROOT / "SOURCES.tsv"
 
 # Batches named t*.jsonl hold the test split: articles of portals that no rule or model is
 # tuned on (tests/corpus checks that no test portal appears in train/dev). Every other batch
@@ -140,6 +141,16 @@ def claimed_elsewhere(only: Path, records: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def sources(records: list[dict[str, Any]]) -> str:
+    """Where each text came from: repository (or search:pages), path (or URL), commit."""
+    rows = ["file\tportal\tsplit\trepository\tpath\tcommit"]
+    for r in records:
+        src = r["source"] or {}
+        rows.append("\t".join([r["seed"], r["portal"], r["split"], str(src.get("repo") or ""),
+                               str(src.get("path") or ""), str(src.get("commit") or "")]))
+    return "\n".join(rows) + "\n"
+
+
 def manifest(records: list[dict[str, Any]]) -> str:
     lines = ["# Written by corpus/tools/build.py: the portal of each corpus text, read by",
              "# `bantin extract` (district, province, publication date).", "seeds:"]
@@ -178,6 +189,7 @@ def main() -> int:
         GOLD.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
                         encoding="utf-8")
         MANIFEST.write_text(manifest(records), encoding="utf-8")
+        SOURCES.write_text(sources(records), encoding="utf-8")
     return 0
 
 
