@@ -72,11 +72,11 @@ def extract_meeting(
         if tp and places.find_district(tp.group("n"), province):
             district = nt.quote(*tp.span("n"))[0]
     if not district:
-        named = fields.place_mentions(fields._DISTRICT, layout, norm)
+        named = fields.place_mentions(fields.DISTRICT, layout, norm)
         district = places.bare(named[0]) if named else None
     district_unit = places.find_district(district, province) if district else None
     if not province:
-        named = fields.place_mentions(fields._PROVINCE, layout, norm)
+        named = fields.place_mentions(fields.PROVINCE, layout, norm)
         if named:
             province = places.bare(named[0])
         elif district_unit is not None:
@@ -104,7 +104,7 @@ def extract_meeting(
     record.chair = person(chair) if chair else None
     if record.host_body is None and chair and chair.title:
         # "Bí thư Huyện uỷ Lâm Bình Nguyễn Văn Chương làm việc tại xã ...": the chair's body hosts
-        m = fields._BODY.search(norm, *chair.title)
+        m = fields.BODY.search(norm, *chair.title)
         if m:
             record.host_body = nt.quote(m.start(), m.end())[0].strip()
     record.officials = [person(p) for p in officials]
