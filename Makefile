@@ -23,7 +23,10 @@ sync: .venv/.synced
 demo: .venv/.synced
 	.venv/bin/bantin demo
 
+# Lint and types first (fail fast): ruff and mypy read their settings from pyproject.toml.
 test: .venv/.synced
+	.venv/bin/ruff check .
+	.venv/bin/mypy
 	.venv/bin/pytest $(PYTEST_ARGS)
 
 bench: .venv/.synced

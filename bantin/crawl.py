@@ -150,19 +150,19 @@ class ArticleStore:
         self.lock = threading.Lock()
         self.index = DedupIndex()
 
-    async def run(self, fn: Callable[[Session], Any]) -> Any:
+    async def run[T](self, fn: Callable[[Session], T]) -> T:
         """Run a writing step in a thread, holding the store lock."""
 
-        def work() -> Any:
+        def work() -> T:
             with self.lock, self.factory.begin() as session:
                 return fn(session)
 
         return await asyncio.to_thread(work)
 
-    async def read(self, fn: Callable[[Session], Any]) -> Any:
+    async def read[T](self, fn: Callable[[Session], T]) -> T:
         """Run a read in a thread; no lock (SQLite WAL and PostgreSQL readers never wait on the writer)."""
 
-        def work() -> Any:
+        def work() -> T:
             with self.factory() as session:
                 return fn(session)
 
