@@ -22,7 +22,13 @@ _CONFERENCE = rx(
     r"\b(?:hội nghị|kỳ họp|phiên họp|giao ban|cuộc họp|họp (?:phiên|định kỳ|thường kỳ|ban|chi bộ|thường trực|thường vụ|xét|bàn)|"
     r"sinh hoạt chi bộ|hội ý|đại hội|hội thảo|sơ kết|tổng kết)\b"
 )
-_NOT_MEETING = rx(r"\b(?:lễ hội|khai mạc|bế mạc|hội thi|hội diễn|giải (?:bóng|chạy|cờ)|thông báo|tuyển dụng|tuyển sinh|lễ kỷ niệm|lễ ra quân|lễ phát động|mít tinh)\b")
+_NOT_MEETING = rx(
+    r"\b(?:lễ hội|khai mạc|bế mạc|hội thi|hội diễn|giải (?:bóng|chạy|cờ)|thông báo|tuyển dụng|tuyển sinh|lễ kỷ niệm|"
+    r"lễ ra quân|lễ phát động|mít tinh|khai giảng|bế giảng|lớp (?:bồi dưỡng|tập huấn)|tập huấn|phát động|chân dung|"
+    r"giấy mời|lịch (?:công tác|tiếp công dân|làm việc))\b"
+)
+# a document published as an article ("Kế hoạch tổ chức đối thoại ...", "Thông báo kết luận ...")
+_DOCUMENT_TITLE = rx(r"^\W*(?:kế hoạch|quyết định|thông báo|công văn|báo cáo|hướng dẫn|nghị quyết|chỉ thị|tờ trình|giấy mời)\b")
 _OPENS_WITH_MEETING = rx(r"^\W*(?:\w+\s*:\s*)?(?:đại hội|hội nghị|kỳ họp|phiên họp|giao ban|hội thảo)\b")
 
 
@@ -31,7 +37,7 @@ def is_meeting(layout: Layout, norm: str) -> bool:
     title_text = norm[title.start : title.end] if title else ""
     heads = head_lines(layout)
     head_text = "\n".join(norm[ln.start : ln.end] for ln in heads)
-    if _NOT_MEETING.search(title_text) and not _MEETING.search(title_text):
+    if (_NOT_MEETING.search(title_text) and not _MEETING.search(title_text)) or _DOCUMENT_TITLE.match(title_text):
         return False
     if not (_MEETING.search(title_text) or _MEETING.search(head_text)):
         return False
