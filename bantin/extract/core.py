@@ -13,6 +13,8 @@ from bantin.extract.textnorm import NormText, key, normalise
 
 # Bump on any change of the rules: stored records of older versions get re-extracted.
 EXTRACTOR_VERSION = "2026.12.02-1"
+# The day districts ceased to exist and the new communes and provinces took over.
+REORGANISED = dt.date(2025, 7, 1)
 
 
 def _clause(nt: NormText, span: tuple[int, int], shift: int = 0) -> Clause:
@@ -72,8 +74,9 @@ def extract_meeting(
         if tp and places.find_district(tp.group("n"), province):
             district = nt.quote(*tp.span("n"))[0]
     if not district:
-        named = fields.place_mentions(fields.DISTRICT, layout, norm)
-        district = places.bare(named[0]) if named else None
+        # "huyện X" in the text, X a district of the gazetteer ("HĐND huyện Nguyễn Thị Phương" is a person)
+        named = [places.bare(n) for n in fields.place_mentions(fields.DISTRICT, layout, norm)]
+        district = next((n for n in named if n and places.find_district(n, province)), None)
     district_unit = places.find_district(district, province) if district else None
     if not province:
         named = fields.place_mentions(fields.PROVINCE, layout, norm)
@@ -133,6 +136,14 @@ def extract_meeting(
     period = fields.reporting_period(layout, norm, lambda s, e: nt.quote(s, e)[0])
     record.period = period.text if period else None
     record.meeting_date = fields.meeting_date(layout, norm, period, published)
+    when = record.meeting_date or published
+    if when is not None and when >= REORGANISED and record.host_body:
+        # after 1 July 2025 a commune meets as itself: its own name in the host is not a commune
+        # it reviews ("Đảng uỷ xã Tống Trân tổ chức ...")
+        host_key = key(record.host_body)
+        kept = [(c, code) for c, code in zip(record.communes, record.commune_codes, strict=True) if key(c) not in host_key]
+        record.communes = [c for c, _ in kept]
+        record.commune_codes = [code for _, code in kept]
 
     # Fields are names, not quotes: NFC so that they compare and group equal across pages.
     record.title = _nfc(record.title)

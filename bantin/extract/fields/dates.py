@@ -71,8 +71,9 @@ def _year_in_text(norm: str, day: int, month: int) -> int | None:
         return int(full.group(1))
     counts: dict[int, int] = {}
     for m in _YEAR_MENTION.finditer(norm):
-        if _HORIZON.search(norm[max(0, m.start() - 25) : m.start()]):
-            continue
+        before = norm[max(0, m.start() - 25) : m.start()]
+        if _HORIZON.search(before) or re.search(r"[-–]\s*$", before):
+            continue  # a horizon, or the end of a range ("2023 - 2028")
         year = int(m.group(1))
         counts[year] = counts.get(year, 0) + 1
     if not counts:

@@ -48,6 +48,20 @@ def _ends_december(kind: str, m: re.Match[str]) -> bool:
     return kind == "year"
 
 
+def _reviewed_term(layout: Layout, norm: str) -> re.Match[str] | None:
+    """A congress reviews the term that ends and opens the next: of two terms named, the
+    earlier is the period ("nhiệm kỳ 2018-2023" at the congress of 2023-2028); one alone
+    is the term it opens, not a period."""
+    if layout.title is None or not _CONGRESS.search(norm, layout.title.start, layout.title.end):
+        return None
+    terms: dict[int, re.Match[str]] = {}
+    for ln in layout.lines:
+        if ln.kind in ("lead", "body"):
+            for m in _TERM.finditer(norm, ln.start, ln.end):
+                terms.setdefault(int(re.search(r"\d{4}", m.group(0)).group(0)), m)  # type: ignore[union-attr]
+    return terms[min(terms)] if len(terms) >= 2 else None
+
+
 def reporting_period(layout: Layout, norm: str, original_of: Callable[[int, int], str]) -> Period | None:
     """The period the meeting reviewed: the first specific one ("6 tháng đầu năm 2024",
     "quý I/2023", "tháng 02 ...") that looks back, in the lead, then the body, then the
@@ -56,11 +70,12 @@ def reporting_period(layout: Layout, norm: str, original_of: Callable[[int, int]
     if layout.title:
         lines.append(layout.title)
     best_year: Period | None = None
+    congress_term = _reviewed_term(layout, norm)
     for ln in lines:
         for s, e in ln.sentences:
             span = _SPAN_PERIOD.search(norm, s, e)
-            if span is None and layout.title and _CONGRESS.search(norm, layout.title.start, layout.title.end):
-                span = _TERM.search(norm, s, e)
+            if span is None and congress_term is not None and congress_term.start() >= s and congress_term.end() <= e:
+                span = congress_term
             ms = list(_PERIOD.finditer(norm, s, e))
             if span and not _FORWARD_BEFORE.search(norm[s : span.start()]) and not any(m.start() < span.start() for m in ms if not m.group("year")):
                 return Period(original_of(span.start(), span.end()), span.start(), span.end(), None, False, "span")
@@ -78,7 +93,10 @@ def reporting_period(layout: Layout, norm: str, original_of: Callable[[int, int]
                     # "quý I, ... nhiệm vụ quý II/2023": the year is written once, on the later period
                     later = next((n for n in ms[i + 1 :] if re.search(r"\d{4}", n.group(0))), None)
                     if later is None:
-                        continue
+                        if kind == "year":
+                            continue
+                        # "7 tháng đầu năm": the period as worded, its year left to the date
+                        return Period(text, m.start(), m.end(), None, _ends_december(kind, m), kind)
                     year_s = re.search(r"\d{4}", later.group(0)).group(0)  # type: ignore[union-attr]
                     lg = later.group(0)
                     if g.lower().rstrip().endswith("năm"):
