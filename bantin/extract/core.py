@@ -75,8 +75,8 @@ def extract_meeting(
             district = nt.quote(*tp.span("n"))[0]
     if not district:
         # "huyện X" in the text, X a district of the gazetteer ("HĐND huyện Nguyễn Thị Phương" is a person)
-        named = [places.bare(n) for n in fields.place_mentions(fields.DISTRICT, layout, norm)]
-        district = next((n for n in named if n and places.find_district(n, province)), None)
+        mentioned = [places.bare(n) for n in fields.place_mentions(fields.DISTRICT, layout, norm)]
+        district = next((n for n in mentioned if n and places.find_district(n, province)), None)
     district_unit = places.find_district(district, province) if district else None
     if not province:
         named = fields.place_mentions(fields.PROVINCE, layout, norm)
