@@ -31,7 +31,13 @@ _DIR_START = rx(
 )
 _DIR_TRIGGER = rx(
     r"(?<!đáp ứng )(?<!đáp ứng được )(?<!theo )(?<!đúng )(?<!những )(?<!các )(?<!mọi )(?<!với )(?<!của )(?<!đạt )"
+    r"(?<!mục đích, )(?<!mục đích )"
     r"\b(?:đề nghị|yêu cầu|nhấn mạnh|lưu ý|giao nhiệm vụ cho|quán triệt)\b(?! của)\s*:?\s*"
+)
+# "nhấn mạnh ý nghĩa của hội nghị", "nhấn mạnh: đây là ...": a statement, not a task
+_STATEMENT_AFTER = rx(
+    r"\s*(?:rằng\s+)?(?:ý nghĩa|tầm quan trọng|vai trò|đây là|những kết quả|kết quả|thành tích|sự kiện|năm \d{4} là|"
+    r"hội nghị (?:lần này )?(?:là|có ý nghĩa)|đại hội (?:lần này )?(?:là|có ý nghĩa)|mục đích)"
 )
 # Addressees that are other agencies stay in the quote ("yêu cầu các cơ quan chuyên môn ... tăng cường");
 # the reviewed unit itself ("đề nghị Đảng uỷ xã ...") is implied by the record.
@@ -223,6 +229,8 @@ def _directive_content(norm: str, s: int, e: int) -> tuple[int, int] | None:
     trig = _DIR_TRIGGER.search(norm, s, e)
     if trig:
         word = norm[trig.start() : trig.end()].strip().lower()
+        if word.startswith("nhấn mạnh") and _STATEMENT_AFTER.match(norm, trig.end(), e):
+            return None
         c = trig.end()
         if word.startswith(("đề nghị", "yêu cầu")) and not word.endswith(":"):
             imp = _IMP_ANY.search(norm, c, min(e, c + 120))

@@ -285,6 +285,8 @@ def learned_clauses(layout: Layout, norm: str, found: rules.Found, model: Model)
             start = intro.end() if intro else unit.start
             rules._emit(norm, out.shortfalls, start, unit.end, problems=True)
         elif label == "directive":
+            if "li:voice" in unit.features and "c:dir_trigger" not in unit.features:
+                continue  # an item of what voters or units ask for ("cử tri kiến nghị: ..."): a request upward
             content = rules._directive_content(norm, unit.start, unit.end) or (unit.start, unit.end)
             for a, b in rules._drop_list_intro(norm, content[0], content[1], rules._DIR_LIST):
                 rules._emit(norm, out.directives, a, b)
