@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 
 from bantin.extract import fields, labeller, places
 from bantin.extract.clauses import FIGURE, find_clauses, topic_of
 from bantin.extract.layout import analyse
 from bantin.extract.model import Clause, MeetingRecord, Person
-from bantin.extract.textnorm import NormText, key, normalise
+from bantin.extract.textnorm import NormText, fold, key, normalise
 
 # Bump on any change of the rules: stored records of older versions get re-extracted.
 EXTRACTOR_VERSION = "2026.12.02-1"
 # The day districts ceased to exist and the new communes and provinces took over.
 REORGANISED = dt.date(2025, 7, 1)
+_OWN_BODY = re.compile(
+    fold(r"(?:đảng bộ|đảng uỷ|ubnd|hđnd|uỷ ban nhân dân|hội đồng nhân dân|mttq|mặt trận tổ quốc)\s+(?:xã|phường|thị trấn)\s+$"),
+    re.I,
+)
 
 
 def _clause(nt: NormText, span: tuple[int, int], shift: int = 0) -> Clause:
@@ -113,8 +118,11 @@ def extract_meeting(
     record.officials = [person(p) for p in officials]
 
     seen: set[str] = set()
+    own_body: set[str] = set()  # communes named as a body ("Đảng uỷ xã X"): the host's own after 2025
     for s, e in fields.commune_mentions(layout, norm):
         name = nt.quote(s, e)[0].strip()
+        if _OWN_BODY.search(norm, max(0, s - 40), s):
+            own_body.add(key(name))
         unit = places.find_ward(name, district_unit)
         if unit is None and district_unit is not None:
             # "xã Vĩnh Lâm Trần ..." or a name with a following capitalised word: try shorter
@@ -141,7 +149,8 @@ def extract_meeting(
         # after 1 July 2025 a commune meets as itself: its own name in the host is not a commune
         # it reviews ("Đảng uỷ xã Tống Trân tổ chức ...")
         host_key = key(record.host_body)
-        kept = [(c, code) for c, code in zip(record.communes, record.commune_codes, strict=True) if key(c) not in host_key]
+        kept = [(c, code) for c, code in zip(record.communes, record.commune_codes, strict=True)
+                if key(c) not in host_key and key(c) not in own_body]
         record.communes = [c for c, _ in kept]
         record.commune_codes = [code for _, code in kept]
 
