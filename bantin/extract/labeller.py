@@ -31,7 +31,6 @@ from bantin.extract.textnorm import fold
 MODEL_PATH = Path(__file__).with_name("clause_model.json")
 LABELS = ("other", "shortfall", "directive")
 DIM = 1 << 16
-LIST_FEATURES = True
 # cues of a list intro that its items inherit: the problem words ("khó khăn, vướng mắc như:")
 _PROBLEM_INTRO = {"neg", "strong_neg", "sf_word", "problem_lex", "voice"}
 
@@ -167,7 +166,7 @@ def featurise(units: list[Unit], norm: str, found: rules.Found) -> None:
         bullet = bool(_BULLET_START.match(norm, u.start, u.end))
         if intro and not (u.sentence == intro_sentence or bullet):
             intro = []
-        if intro and LIST_FEATURES:
+        if intro:
             u.features.extend("li:" + c for c in intro)
         if u.ends_colon:
             intro = [c for c in cues[i] if c in _PROBLEM_INTRO]
