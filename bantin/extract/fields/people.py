@@ -31,7 +31,9 @@ _TITLE_STOP = rx(
     r"điều hành|chủ toạ|cùng|và đoàn)\b"
 )
 _NOT_TITLE = rx(r"\b(?:với|về|tại|cùng|cho)\b")
-_MEMBERSHIP = rx(r"\s*(?:uỷ viên|huyện uỷ viên|tỉnh uỷ viên|thành uỷ viên|đảng uỷ viên)\b")
+# stacked titles are separated by commas or spaced dashes ("UVBTV Tỉnh uỷ – Trưởng ban ...")
+_TITLE_SEP = re.compile(r",\s*|\s+[–-]\s+")
+_MEMBERSHIP = rx(r"\s*(?:uỷ viên|huyện uỷ viên|tỉnh uỷ viên|thành uỷ viên|đảng uỷ viên|uvbtv|uv btv|ubtv|tuv|huv)\b")
 
 
 @dataclass
@@ -60,7 +62,7 @@ def _split_name(words: list[re.Match[str]], places: set[str]) -> int:
 # other lower-case word there is the sentence's verb, even one the stop list misses ("đánh gia cao").
 _UNIT_WORDS = frozenset(fold(w) for w in ["uỷ", "ubnd", "hđnd", "ubmttq", "mttq", "bch", "btv", "bộ", "xã", "huyện", "tỉnh", "phường", "trấn", "phố", "ấp", "thôn", "bản", "khu"])
 _UNIT_NAME_WORDS = frozenset(
-    fold(w) for w in ["viên", "ban", "thường", "vụ", "trực", "chấp", "hành", "kiểm", "tra", "nhân", "dân", "mặt", "trận", "tổ", "quốc", "đảng", "chi", "thị", "thành", "quân", "sự", "đội", "biên", "phòng"]
+    fold(w) for w in ["viên", "ban", "thường", "vụ", "trực", "chấp", "hành", "kiểm", "tra", "nhân", "dân", "mặt", "trận", "tổ", "quốc", "đảng", "chi", "thị", "thành", "quân", "sự", "đội", "biên", "phòng", "trung", "ương"]
 )
 
 
@@ -90,7 +92,8 @@ def _titles_after(norm: str, pos: int, limit: int) -> tuple[int, int] | None:
     parts_end = pos
     i = pos
     while i < seg_end:
-        j = norm.find(",", i, seg_end)
+        sep = _TITLE_SEP.search(norm, i, seg_end)
+        j = sep.start() if sep else -1
         part_end = j if j >= 0 else seg_end
         # every comma-separated part is a title of its own ("Bí thư Đảng uỷ", "Chủ tịch UBND xã")
         if not TITLE_HEAD_RE.match(norm[i:part_end]):
@@ -98,7 +101,7 @@ def _titles_after(norm: str, pos: int, limit: int) -> tuple[int, int] | None:
         parts_end = _title_part_end(norm, i, part_end)
         if parts_end < part_end:
             break
-        i = part_end + 1
+        i = sep.end() if sep else seg_end
     if parts_end <= pos:
         return None
     s = pos
@@ -164,10 +167,10 @@ def clean_title(norm: str, span: tuple[int, int] | None) -> tuple[int, int] | No
         return None
     s, e = span
     while _MEMBERSHIP.match(norm, s, e):
-        j = norm.find(",", s, e)
-        if j < 0:
+        sep = _TITLE_SEP.search(norm, s, e)
+        if sep is None:
             break
-        s = j + 1
+        s = sep.end()
         while s < e and norm[s] == " ":
             s += 1
     return s, e
