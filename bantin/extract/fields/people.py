@@ -18,7 +18,7 @@ TITLE_HEAD = (
     r"(?:phó\s+)?(?:bí thư|chủ tịch|trưởng ban|phó ban|trưởng phòng|trưởng đoàn|trưởng|giám đốc|chánh văn phòng|chánh|"
     r"uỷ viên|huyện uỷ viên|tỉnh uỷ viên|thành uỷ viên|đảng uỷ viên|chỉ huy trưởng|thường trực|tổng biên tập|"
     r"bộ trưởng|thứ trưởng|chủ nhiệm|phó chủ nhiệm|chính uỷ|hiệu trưởng|viện trưởng|chánh án|tổng giám đốc|"
-    r"uvbtv|uv btv|ubtv|tuv|huv|ct(?= ubnd| hđnd| uỷ ban| mttq| hội)|pct)"
+    r"uvbtv(?:tu|hu)?|uv btv|ubtv|uvtv(?:tu|hu)?|tuv|huv|đuv|ct(?= ubnd| hđnd| uỷ ban| mttq| hội)|pct)"
 )
 # "đồng chí", "Đ/c", "ông", "các đồng chí:", "đồng chí Đại tá": what stands before a person's name
 _HONORIFIC = r"(?:các\s+)?(?:đồng chí|đ/c|ông|bà)\s*:?\s*(?:(?:đại|thượng|trung|thiếu)\s+(?:tá|tướng|uý)\s+)?"
@@ -33,7 +33,7 @@ _TITLE_STOP = rx(
 _NOT_TITLE = rx(r"\b(?:với|về|tại|cùng|cho)\b")
 # stacked titles are separated by commas or spaced dashes ("UVBTV Tỉnh uỷ – Trưởng ban ...")
 _TITLE_SEP = re.compile(r",\s*|\s+[–-]\s+")
-_MEMBERSHIP = rx(r"\s*(?:uỷ viên|huyện uỷ viên|tỉnh uỷ viên|thành uỷ viên|đảng uỷ viên|uvbtv|uv btv|ubtv|tuv|huv)\b")
+_MEMBERSHIP = rx(r"\s*(?:uỷ viên|huyện uỷ viên|tỉnh uỷ viên|thành uỷ viên|đảng uỷ viên|uvbtv(?:tu|hu)?|uv btv|ubtv|uvtv(?:tu|hu)?|tuv|huv|đuv)\b")
 
 
 @dataclass
