@@ -29,7 +29,7 @@ _DIR_START = rx(
     r"giao nhiệm vụ|thống nhất[^.]{0,40}nhiệm vụ|(?:^|\W)về (?:nhiệm vụ|phương hướng)|"
     r"(?:nhiệm vụ|phương hướng)[^.]{0,30}(?:thời gian tới|tiếp theo|cuối năm))"
 )
-_DIR_TRIGGER = rx(
+DIR_TRIGGER = rx(
     r"(?<!đáp ứng )(?<!đáp ứng được )(?<!theo )(?<!đúng )(?<!những )(?<!các )(?<!mọi )(?<!với )(?<!của )(?<!đạt )"
     r"(?<!mục đích, )(?<!mục đích )"
     r"\b(?:đề nghị|yêu cầu|nhấn mạnh|lưu ý|giao nhiệm vụ cho|quán triệt)\b(?! của)\s*:?\s*"
@@ -54,22 +54,22 @@ _IMPERATIVE = (
     r"không để|tránh|hướng dẫn|rà soát|chấn chỉnh|thúc đẩy|mở rộng|đa dạng hoá|nhân rộng|khai thác|"
     r"chuẩn bị|kiện toàn|bồi dưỡng|đào tạo|tham mưu|thực hành|đầu tư|vận hành|bố trí|ứng dụng|theo dõi)"
 )
-_IMP_START = rx(rf"{_IMPERATIVE}\b")
+IMP_START = rx(rf"{_IMPERATIVE}\b")
 _IMP_ANY = rx(rf"\b{_IMPERATIVE}\b")
-_EARLY_MODAL = rx(r"(?:\S+\s+){0,6}?(?:cần|phải|cần phải)\s")
+EARLY_MODAL = rx(r"(?:\S+\s+){0,6}?(?:cần|phải|cần phải)\s")
 _TASK_LIST = rx(r"(?:nhiệm vụ|nội dung|giải pháp|công việc)[^:.]{0,100}:\s*")
-_DIR_LIST = rx(
+DIR_LIST = rx(
     r"(?:một số|các|những|hai|ba|bốn|năm|sáu|bảy|\d+)\s+(?:nội dung|nhiệm vụ|giải pháp|vấn đề|công việc|yêu cầu)"
     r"(?:[^.:;,]{0,50}?\s+(?:như|sau|gồm|là|với các nội dung)\s*:?|[^.:;,]{0,50}?:)\s*"
 )
 _LIST_BACK = rx(r"(?:,\s*đồng thời|;|,\s*và)\s*")
-_SF_LIST = rx(
+SF_LIST = rx(
     r"(?:(?:hạn chế|tồn tại|yếu kém|khó khăn|bất cập|đạt thấp|chưa đạt|vướng mắc|khuyết điểm)[^.;:]{0,60}?"
     r"(?:\bnhư\b\s*:?|\bsau\s*:|:)|(?:chỉ ra|chỉ rõ|nêu ra|nêu lên|thẳng thắn)[^.;:]{0,40}?:)\s*"
 )
 _SF_PARA = rx(r"\b(?:tuy nhiên|tuy vậy|tuy thế|dù vậy|hạn chế|tồn tại|yếu kém|khó khăn|bất cập|bên cạnh|khuyết điểm)\b")
-_CONTRAST = rx(r"\b(?:tuy nhiên|tuy vậy|tuy thế|dù vậy|nhưng|song|bên cạnh đó|mặt khác)\b")
-_NEG = rx(
+CONTRAST = rx(r"\b(?:tuy nhiên|tuy vậy|tuy thế|dù vậy|nhưng|song|bên cạnh đó|mặt khác)\b")
+NEG = rx(
     r"\bchưa\b|\bcòn\s+(?:rất\s+|khá\s+)?(?:chậm|thấp|hạn chế|cao|nhiều|yếu|nhỏ|khó khăn|thiếu|bất cập|tồn tại|"
     r"xảy ra|diễn biến|phức tạp|ít|lúng túng|nể nang|né tránh|đạt thấp|hình thức|chồng chéo|chung chung|"
     r"dàn trải|chậm trễ|manh mún|đơn điệu|thụ động)|\bđạt thấp\b|"
@@ -77,7 +77,7 @@ _NEG = rx(
     r"\bcòn vướng mắc\b|\bvẫn (?:còn )?(?:diễn ra|xảy ra|tiếp diễn)\b|\bmới (?:chỉ )?đạt\b"
 )
 # Predicates that name a problem by themselves, without "Tuy nhiên" or "hạn chế" around them.
-_STRONG_NEG = rx(
+STRONG_NEG = rx(
     r"\bcòn\s+(?:rất\s+|khá\s+)?(?:chậm|thấp|hạn chế|nhiều (?:khó khăn|hạn chế|bất cập)|vướng mắc|yếu)\b|"
     r"\bchưa (?:đạt|đáp ứng|được khắc phục|được ngăn chặn|tương xứng|đồng đều|chặt chẽ|hiệu quả)\b|\bđạt thấp\b|"
     r"\byếu kém\b|\bbất cập\b|\bchậm tiến độ\b"
@@ -86,11 +86,11 @@ _GENERIC_SF = rx(
     r"(?:nhiều|một số|những)\s+(?:khó khăn|hạn chế|tồn tại)(?:\s*,\s*(?:khó khăn|hạn chế|tồn tại))*"
     r"(?:\s+nhất định)?\W*$"
 )
-_POS = rx(
+POS = rx(
     r"\b(?:đạt|vượt|hoàn thành|tăng|giữ vững|ổn định|được đảm bảo|được bảo đảm|được quan tâm|hiệu quả|"
     r"được cải thiện|nổi bật|đạt được|được triển khai|được thực hiện)\b"
 )
-_PRAISE = rx(r"\b(?:đánh giá cao|ghi nhận|biểu dương|đánh gia cao|gi nhận|khen ngợi)\b")
+PRAISE = rx(r"\b(?:đánh giá cao|ghi nhận|biểu dương|đánh gia cao|gi nhận|khen ngợi)\b")
 _PREFIX = rx(
     r"(?:[-–+•*]\s*|\d{1,2}[.)]\s*|[a-zđ][.)]\s+|(?:một|hai|ba|bốn|năm|sáu|bảy|tám|chín|mười) là\s*[,:]?\s*|"
     r"thứ (?:nhất|hai|ba|tư|năm|sáu|bảy|tám)\s*[,:]?\s*|trong đó\s*[,:]?\s*|đồng thời\s*,?\s*|"
@@ -177,7 +177,7 @@ def split_parts(norm: str, s: int, e: int) -> list[tuple[int, int]]:
     return out
 
 
-def _emit(norm: str, spans: list[tuple[int, int]], s: int, e: int, *, problems: bool = False) -> int:
+def emit(norm: str, spans: list[tuple[int, int]], s: int, e: int, *, problems: bool = False) -> int:
     n = 0
     for a, b in split_parts(norm, s, e):
         for x, y in (_split_problems(norm, a, b) if problems else [(a, b)]):
@@ -202,7 +202,7 @@ def _split_problems(norm: str, s: int, e: int) -> list[tuple[int, int]]:
     pieces.append((i, e))
     groups: list[list[tuple[int, int, bool]]] = []
     for a, b in pieces:
-        neg = _NEG.search(norm, a, b)
+        neg = NEG.search(norm, a, b)
         own = neg is not None and neg.start() - a >= 8 and len(norm[a:b].split()) >= 4
         if groups and own and any(p[2] for p in groups[-1]):
             # "..., công tác kiểm tra, giám sát chưa ...": a subject begun before the comma moves along
@@ -220,13 +220,13 @@ def _split_problems(norm: str, s: int, e: int) -> list[tuple[int, int]]:
     return [(g[0][0], g[-1][1]) for g in groups]
 
 
-def _directive_content(norm: str, s: int, e: int) -> tuple[int, int] | None:
+def directive_content(norm: str, s: int, e: int) -> tuple[int, int] | None:
     """Span of the tasks a sentence sets, or None when it sets none."""
     head = clean(norm, s, e)
     if head is None:
         return None
     hs = head[0]
-    trig = _DIR_TRIGGER.search(norm, s, e)
+    trig = DIR_TRIGGER.search(norm, s, e)
     if trig:
         word = norm[trig.start() : trig.end()].strip().lower()
         if word.startswith("nhấn mạnh") and _STATEMENT_AFTER.match(norm, trig.end(), e):
@@ -239,7 +239,7 @@ def _directive_content(norm: str, s: int, e: int) -> tuple[int, int] | None:
                 # tasks for the reviewed unit are quoted bare; tasks for others keep who must act
                 c = trig.start() if _ADDRESSEE_AGENCY.search(addressee) else imp.start()
         return c, e
-    if _IMP_START.match(norm, hs, e) or _EARLY_MODAL.match(norm, hs, e):
+    if IMP_START.match(norm, hs, e) or EARLY_MODAL.match(norm, hs, e):
         return hs, e
     tl = _TASK_LIST.search(norm, s, e)
     if tl:
@@ -247,7 +247,7 @@ def _directive_content(norm: str, s: int, e: int) -> tuple[int, int] | None:
     return None
 
 
-def _drop_list_intro(norm: str, s: int, e: int, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
+def drop_list_intro(norm: str, s: int, e: int, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
     """'A, đồng thời thực hiện một số nội dung như: B' -> [A, B]."""
     m = pattern.search(norm, s, e)
     if not m:
@@ -273,9 +273,9 @@ def find_clauses(layout: Layout, norm: str) -> Found:
         text = norm[ln.start : ln.end]
         if list_mode and (_BULLET.match(text) or re.match(fold(r"^\W*(?:một|hai|ba|bốn|năm|sáu|thứ \w+) là\b"), text, re.I)):
             if list_mode == "shortfall":
-                _emit(norm, found.shortfalls, ln.start, ln.end, problems=True)
+                emit(norm, found.shortfalls, ln.start, ln.end, problems=True)
             else:
-                _emit(norm, found.directives, ln.start, ln.end)
+                emit(norm, found.directives, ln.start, ln.end)
             continue
         list_mode = None
         sents = ln.sentences
@@ -295,14 +295,14 @@ def find_clauses(layout: Layout, norm: str) -> Found:
             parts = split_parts(norm, s, e)
             listed = False
             for i, (a, b) in enumerate(parts):
-                m = _SF_LIST.search(norm, a, b)
-                if m and not _DIR_TRIGGER.search(norm, a, m.start()):
+                m = SF_LIST.search(norm, a, b)
+                if m and not DIR_TRIGGER.search(norm, a, m.start()):
                     for x, y in parts[:i]:
-                        if _NEG.search(norm, x, y) and not _GENERIC_SF.search(norm, x, y):
-                            _emit(norm, found.shortfalls, x, y, problems=True)
-                    _emit(norm, found.shortfalls, m.end(), b, problems=True)
+                        if NEG.search(norm, x, y) and not _GENERIC_SF.search(norm, x, y):
+                            emit(norm, found.shortfalls, x, y, problems=True)
+                    emit(norm, found.shortfalls, m.end(), b, problems=True)
                     for x, y in parts[i + 1 :]:
-                        _emit(norm, found.shortfalls, x, y, problems=True)
+                        emit(norm, found.shortfalls, x, y, problems=True)
                     if m.end() >= b - 1:
                         list_mode = "shortfall"
                     listed = True
@@ -311,32 +311,32 @@ def find_clauses(layout: Layout, norm: str) -> Found:
                 continue
             # 2. in the conclusion: tasks
             if region:
-                dc = _directive_content(norm, s, e)
+                dc = directive_content(norm, s, e)
                 if dc is not None and ends_colon and not _IMP_ANY.search(norm, dc[0], dc[1]):
                     dc = None  # "yêu cầu trong 6 tháng cuối năm:": a heading, the tasks follow
                     list_mode = "directive"
                     continue
                 if dc is not None:
-                    for a, b in _drop_list_intro(norm, dc[0], dc[1], _DIR_LIST):
-                        n_dirs += _emit(norm, found.directives, a, b)
+                    for a, b in drop_list_intro(norm, dc[0], dc[1], DIR_LIST):
+                        n_dirs += emit(norm, found.directives, a, b)
                     if ends_colon:
                         list_mode = "directive"
                     continue
-                if ends_colon and (_TASK_LIST.search(sent) or _DIR_TRIGGER.search(sent)):
+                if ends_colon and (_TASK_LIST.search(sent) or DIR_TRIGGER.search(sent)):
                     list_mode = "directive"
                     continue
                 continue
             # 3. shortfalls stated as sentences
-            if ((sf_para or _CONTRAST.search(sent)) and _NEG.search(sent)) or _STRONG_NEG.search(sent):
+            if ((sf_para or CONTRAST.search(sent)) and NEG.search(sent)) or STRONG_NEG.search(sent):
                 for a, b in parts:
-                    if _NEG.search(norm, a, b) and not _GENERIC_SF.search(norm, a, b):
-                        _emit(norm, found.shortfalls, a, b, problems=True)
+                    if NEG.search(norm, a, b) and not _GENERIC_SF.search(norm, a, b):
+                        emit(norm, found.shortfalls, a, b, problems=True)
                 continue
             # 4. results
-            if _POS.search(sent) and not _PRAISE.search(sent) and not _NEG.search(sent):
+            if POS.search(sent) and not PRAISE.search(sent) and not NEG.search(sent):
                 for a, b in parts:
-                    if _POS.search(norm, a, b):
-                        _emit(norm, found.achievements, a, b)
+                    if POS.search(norm, a, b):
+                        emit(norm, found.achievements, a, b)
         if region:
             if n_dirs == 0 and dir_paras > 0:
                 region = False  # the conclusion is over: closing remarks follow

@@ -41,16 +41,16 @@ def rx(p: str) -> re.Pattern[str]:
 
 # Cues a clause may carry; each is one feature (its name), learned with the rest.
 CUES: dict[str, re.Pattern[str]] = {
-    "neg": rules._NEG,
-    "strong_neg": rules._STRONG_NEG,
-    "dir_trigger": rules._DIR_TRIGGER,
+    "neg": rules.NEG,
+    "strong_neg": rules.STRONG_NEG,
+    "dir_trigger": rules.DIR_TRIGGER,
     # these two are matched at the clause's start (Pattern.match), not searched
-    "imp_start": re.compile(r"\W*" + rules._IMP_START.pattern, re.I),
-    "early_modal": re.compile(r"\W*" + rules._EARLY_MODAL.pattern, re.I),
+    "imp_start": re.compile(r"\W*" + rules.IMP_START.pattern, re.I),
+    "early_modal": re.compile(r"\W*" + rules.EARLY_MODAL.pattern, re.I),
     "modal": rx(r"\b(?:cần|phải|cần phải|cần có|phải có)\b"),
-    "contrast": rules._CONTRAST,
-    "pos": rules._POS,
-    "praise": rules._PRAISE,
+    "contrast": rules.CONTRAST,
+    "pos": rules.POS,
+    "praise": rules.PRAISE,
     "sf_word": rx(r"\b(?:hạn chế|tồn tại|khó khăn|vướng mắc|bất cập|yếu kém|khuyết điểm|thiếu sót|vi phạm|chậm)\b"),
     "past": rx(r"\bđã\b"),
     "future": rx(r"\b(?:sẽ|thời gian tới|trong thời gian tới|sắp tới|năm \d{4} và những năm tiếp theo|tiếp theo)\b"),
@@ -280,14 +280,14 @@ def learned_clauses(layout: Layout, norm: str, found: rules.Found, model: Model)
     out = rules.Found(achievements=found.achievements)
     for unit, label in label_units(layout, norm, found, model):
         if label == "shortfall":
-            intro = rules._SF_LIST.search(norm, unit.start, unit.end)
+            intro = rules.SF_LIST.search(norm, unit.start, unit.end)
             start = intro.end() if intro else unit.start
-            rules._emit(norm, out.shortfalls, start, unit.end, problems=True)
+            rules.emit(norm, out.shortfalls, start, unit.end, problems=True)
         elif label == "directive":
             if "li:voice" in unit.features and "c:dir_trigger" not in unit.features:
                 continue  # an item of what voters or units ask for ("cử tri kiến nghị: ..."): a request upward
-            content = rules._directive_content(norm, unit.start, unit.end) or (unit.start, unit.end)
-            for a, b in rules._drop_list_intro(norm, content[0], content[1], rules._DIR_LIST):
-                rules._emit(norm, out.directives, a, b)
+            content = rules.directive_content(norm, unit.start, unit.end) or (unit.start, unit.end)
+            for a, b in rules.drop_list_intro(norm, content[0], content[1], rules.DIR_LIST):
+                rules.emit(norm, out.directives, a, b)
     out.directives = _merge(out.directives, found.directives)
     return out
