@@ -39,43 +39,54 @@ def rx(p: str) -> re.Pattern[str]:
     return re.compile(fold(p), re.I)
 
 
-# Cues a clause may carry; each is one feature (its name), learned with the rest.
-CUES: dict[str, re.Pattern[str]] = {
+# Cues a clause may carry; each is one feature (its name), learned with the rest. Lexicons
+# are phrase lists, matched word by word; the rest are expressions.
+LEXICONS: dict[str, tuple[str, ...]] = {
+    "modal": ("cần", "phải", "cần phải", "cần có", "phải có"),
+    "contrast": ("tuy nhiên", "tuy vậy", "tuy thế", "dù vậy", "nhưng", "song", "bên cạnh đó", "mặt khác"),
+    "praise": ("đánh giá cao", "ghi nhận", "biểu dương", "đánh gia cao", "gi nhận", "khen ngợi"),
+    "sf_word": ("hạn chế", "tồn tại", "khó khăn", "vướng mắc", "bất cập", "yếu kém", "khuyết điểm", "thiếu sót",
+                "vi phạm", "chậm"),
+    "past": ("đã",),
+    "future": ("sẽ", "thời gian tới", "trong thời gian tới", "sắp tới", "tiếp theo"),
+    "proposal": ("kiến nghị", "đề xuất"),
+    "conclude": ("kết luận", "phát biểu chỉ đạo", "chỉ đạo hội nghị", "phát biểu tại", "nhấn mạnh", "lưu ý"),
+    "assign": ("giao cho", "giao nhiệm vụ", "nhắc nhở", "chỉ đạo các", "yêu cầu các", "đề nghị các"),
+    "reason": ("nguyên nhân", "do", "vì", "bởi"),
+    "problem_lex": (
+        "không đạt", "chưa đạt", "diễn biến phức tạp", "phức tạp", "chết hàng loạt", "xuống thấp", "giảm sút",
+        "ô nhiễm", "hư hỏng", "xuống cấp", "gia tăng", "vi phạm", "sai phạm", "lầy lội", "nợ nần", "tệ nạn", "thiếu",
+        "chậm", "yếu", "khó khăn", "thách thức", "bức xúc", "tiềm ẩn", "nguy cơ", "lãng phí", "tồn đọng", "ùn tắc",
+        "thất thu", "bỏ học", "tái nghèo", "tai nạn", "cháy", "mất rừng", "phá rừng", "lấn chiếm",
+    ),
+    "voice": ("cử tri", "phản ánh", "kiến nghị", "bức xúc", "băn khoăn", "ý kiến", "thắc mắc"),
+    "docname": ("nghị quyết số", "kết luận số", "chỉ thị số", "quyết định số", "kế hoạch số", "thông báo số"),
+    "result_words": ("kết quả", "đạt được", "đã đạt", "hoàn thành", "vượt"),
+    "task_words": ("nhiệm vụ", "giải pháp", "phương hướng", "trọng tâm"),
+}
+PATTERNS: dict[str, re.Pattern[str]] = {
     "neg": rules.NEG,
     "strong_neg": rules.STRONG_NEG,
     "dir_trigger": rules.DIR_TRIGGER,
     # these two are matched at the clause's start (Pattern.match), not searched
     "imp_start": re.compile(r"\W*" + rules.IMP_START.pattern, re.I),
     "early_modal": re.compile(r"\W*" + rules.EARLY_MODAL.pattern, re.I),
-    "modal": rx(r"\b(?:cần|phải|cần phải|cần có|phải có)\b"),
-    "contrast": rules.CONTRAST,
     "pos": rules.POS,
-    "praise": rules.PRAISE,
-    "sf_word": rx(r"\b(?:hạn chế|tồn tại|khó khăn|vướng mắc|bất cập|yếu kém|khuyết điểm|thiếu sót|vi phạm|chậm)\b"),
-    "past": rx(r"\bđã\b"),
-    "future": rx(r"\b(?:sẽ|thời gian tới|trong thời gian tới|sắp tới|năm \d{4} và những năm tiếp theo|tiếp theo)\b"),
     "question": re.compile(r"\?"),
     "upward": rx(r"\b(?:kiến nghị|đề xuất|đề nghị)\s+(?:với\s+)?(?:trung ương|chính phủ|bộ|tỉnh|ubnd tỉnh|các sở|cấp trên|huyện quan tâm)"),
-    "proposal": rx(r"\b(?:kiến nghị|đề xuất|kiến nghị, đề xuất)\b"),
-    "conclude": rx(r"\b(?:kết luận|phát biểu chỉ đạo|chỉ đạo hội nghị|phát biểu tại|nhấn mạnh|lưu ý)\b"),
-    "assign": rx(r"\b(?:giao cho|giao nhiệm vụ|nhắc nhở|chỉ đạo các|yêu cầu các|đề nghị các)\b"),
     "noun_yeucau": rx(r"\b(?:đáp ứng|đảm bảo|bảo đảm|theo) (?:được )?yêu cầu\b"),
     "figure": rules.FIGURE,
     "percent": re.compile(r"\d\s*%"),
     "low_rate": rx(r"\bmới (?:chỉ )?(?:đạt|được|kiểm tra được)\b|\bcòn (?:quá )?ít\b|\bvẫn còn\b|\bcòn tình trạng\b"),
-    "reason": rx(r"\b(?:nguyên nhân|do|vì|bởi)\b"),
-    "problem_lex": rx(
-        r"\b(?:không đạt|chưa đạt|diễn biến phức tạp|phức tạp|chết hàng loạt|xuống thấp|giảm sút|ô nhiễm|hư hỏng|"
-        r"xuống cấp|gia tăng|vi phạm|sai phạm|lầy lội|nợ nần|tệ nạn|thiếu|chậm|yếu|khó khăn|thách thức|bức xúc|"
-        r"tiềm ẩn|nguy cơ|lãng phí|tồn đọng|ùn tắc|thất thu|bỏ học|tái nghèo|tai nạn|cháy|mất rừng|phá rừng|lấn chiếm)\b"
-    ),
-    "voice": rx(r"\b(?:cử tri|phản ánh|kiến nghị|bức xúc|băn khoăn|ý kiến|thắc mắc)\b"),
     "target_miss": rx(r"/\s*(?:kh|kế hoạch|nq|nghị quyết)\b|\bso với (?:kế hoạch|nghị quyết|cùng kỳ)|\bđạt \d+(?:[.,]\d+)?\s*%"),
-    "docname": rx(r"\b(?:nghị quyết|kết luận|chỉ thị|quyết định|kế hoạch|thông báo)\s+số\b"),
-    "result_words": rx(r"\b(?:kết quả|đạt được|đã đạt|hoàn thành|vượt)\b"),
-    "task_words": rx(r"\b(?:nhiệm vụ|giải pháp|phương hướng|trọng tâm)\b"),
 }
-_CUE_ORDER = {name: i for i, name in enumerate(CUES)}
+CUE_NAMES: tuple[str, ...] = (*PATTERNS, *LEXICONS)
+_PHRASES: dict[str, list[str]] = {}
+for _name, _phrases in LEXICONS.items():
+    for _phrase in _phrases:
+        _PHRASES.setdefault(fold(_phrase).lower(), []).append(_name)
+_LONGEST = max(len(p.split()) for p in _PHRASES)
+_CUE_ORDER = {name: i for i, name in enumerate(CUE_NAMES)}
 _TOKEN = re.compile(r"\w+", re.U)
 _BULLET_START = re.compile(r"\s*(?:[-–+•*]|\d{1,2}[.)]|[a-zđ][.)])\s+", re.I)
 _CONCLUSION_MARK = rx(r"\b(?:phát biểu kết luận|kết luận (?:hội nghị|buổi làm việc|cuộc họp)|phát biểu chỉ đạo|chỉ đạo hội nghị)\b")
@@ -131,21 +142,36 @@ _ANCHORED = frozenset({"imp_start", "early_modal"})
 
 
 def _cues_of(norm: str, spans: list[tuple[int, int]]) -> list[list[str]]:
-    out: list[list[str]] = [[] for _ in spans]
+    out: list[set[str]] = [set() for _ in spans]
     starts = [s for s, _ in spans]
-    for name, pattern in CUES.items():
+
+    def unit_of(start: int, end: int) -> int | None:
+        k = bisect.bisect_right(starts, start) - 1
+        return k if k >= 0 and end <= spans[k][1] else None
+
+    for name, pattern in PATTERNS.items():
         if name in _ANCHORED:
-            for k, (s, e) in enumerate(spans):
+            for at, (s, e) in enumerate(spans):
                 if pattern.match(norm, s, e):
-                    out[k].append(name)
+                    out[at].add(name)
             continue
         for m in pattern.finditer(norm):
-            k = bisect.bisect_right(starts, m.start()) - 1
-            if k >= 0 and m.end() <= spans[k][1] and name not in out[k]:
-                out[k].append(name)
-    for names in out:
-        names.sort(key=_CUE_ORDER.__getitem__)
-    return out
+            k = unit_of(m.start(), m.end())
+            if k is not None:
+                out[k].add(name)
+    # lexicons: each word and the phrases it starts, looked up (a set lookup, not a regex scan)
+    words = [(m.start(), m.end(), m.group(0).lower()) for m in _TOKEN.finditer(norm)]
+    for i, (start, _, word) in enumerate(words):
+        phrase = word
+        for j in range(i, min(i + _LONGEST, len(words))):
+            if j > i:
+                phrase += " " + words[j][2]
+            names = _PHRASES.get(phrase)
+            if names:
+                unit = unit_of(start, words[j][1])
+                if unit is not None:
+                    out[unit].update(names)
+    return [sorted(names, key=_CUE_ORDER.__getitem__) for names in out]
 
 
 def featurise(units: list[Unit], norm: str, found: rules.Found) -> None:
@@ -201,7 +227,7 @@ def featurise(units: list[Unit], norm: str, found: rules.Found) -> None:
             if prev.ends_colon:
                 f.append("after_colon")
                 for name in ("sf_word", "task_words", "dir_trigger", "voice", "problem_lex", "result_words"):
-                    if CUES[name].search(norm, prev.start, prev.end):
+                    if name in cues[i - 1]:
                         f.append("after_colon_" + name)
             if prev.sentence == u.sentence:
                 f.append("same_sentence")
