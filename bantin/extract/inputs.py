@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,17 @@ def _manifests(path: Path) -> list[Path]:
 
 
 def _load(manifest: Path) -> list[dict[str, Any]]:
+    try:
+        stamp = manifest.stat().st_mtime_ns
+    except OSError:
+        return []
+    return _load_cached(manifest, stamp)
+
+
+@lru_cache(maxsize=8)
+def _load_cached(manifest: Path, stamp: int) -> list[dict[str, Any]]:
+    """A manifest's entries, parsed once per process (and again only when the file changes):
+    `bantin extract` on many files used to spend most of its time re-reading the YAML."""
     import yaml
 
     try:
