@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -25,6 +26,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bantin.families import AUTO, FAMILIES
+from bantin.places import PlaceCodes, UnknownPlaceError, place_by_code, resolve_one, resolve_place, successor_province
 from bantin.urls import canonicalize_url, host_of
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -65,8 +67,13 @@ class Source(BaseModel):
 
     id: str = Field(description="slug, unique; also the Prefect concurrency limit 'portal-<id>'")
     name: str = Field(min_length=1)
-    district: str | None = None
+    district: str | None = Field(None, description="the legacy (pre-July-2025) district it published for")
+    district_code: int | None = Field(None, description="that district's legacy code (vietnam_provinces.legacy)")
     province: str = Field(min_length=1)
+    unit: str | None = Field(
+        None, description="the 2025 commune/ward (or province) it publishes for since 1 July 2025"
+    )
+    unit_code: int | None = Field(None, description="that unit's 2025 code (vietnam_provinces)")
     family: str = Field(AUTO, min_length=1, description="a family of bantin/families.py, or 'auto' (default)")
     base_url: str
     listing_urls: list[HttpUrlStr] = Field(min_length=1)
@@ -115,6 +122,87 @@ class Source(BaseModel):
     @property
     def concurrency_limit_name(self) -> str:
         return f"portal-{self.id}"
+
+    @property
+    def place_codes(self) -> PlaceCodes:
+        """The units it publishes for, as codes (validated when the file was loaded)."""
+        return source_place_codes(self.province, self.district, self.district_code, self.unit, self.unit_code)
+
+    # Read by storage.articles.upsert_portals, which stores them on the portal row.
+    @property
+    def legacy_province_code(self) -> int | None:
+        return self.place_codes.legacy_province_code
+
+    @property
+    def legacy_district_code(self) -> int | None:
+        return self.place_codes.legacy_district_code
+
+    @property
+    def province_code(self) -> int | None:
+        return self.place_codes.province_code
+
+    @property
+    def ward_code(self) -> int | None:
+        return self.place_codes.ward_code
+
+
+@lru_cache(maxsize=256)
+def source_place_codes(
+    province: str, district: str | None, district_code: int | None, unit: str | None, unit_code: int | None
+) -> PlaceCodes:
+    """A source's units as codes; raises UnknownPlaceError (with the field in `field`)."""
+    legacy_province: int | None = None
+    legacy_district: int | None = None
+    new_province: int | None = None
+    ward: int | None = None
+    try:
+        provinces = resolve_place(province, kinds=("legacy_province", "province"))
+    except UnknownPlaceError as exc:
+        raise _FieldError("province", exc) from None
+    legacy_province = next((p.code for p in provinces if p.kind == "legacy_province"), None)
+    if district or district_code is not None:
+        try:
+            if district:
+                place = resolve_one(district, code=district_code, province=province, kinds=("legacy_district",))
+            else:
+                assert district_code is not None
+                found = place_by_code("legacy_district", district_code)
+                if found is None:
+                    raise UnknownPlaceError(f"no legacy district has code {district_code}")
+                place = found
+        except UnknownPlaceError as exc:
+            raise _FieldError("district" if district else "district_code", exc) from None
+        legacy_district, legacy_province = place.code, place.province_code
+    if unit or unit_code is not None:
+        try:
+            if unit:
+                new_unit = resolve_one(unit, code=unit_code, province=province, kinds=("ward", "province"))
+            else:
+                assert unit_code is not None
+                found = place_by_code("ward", unit_code) or place_by_code("province", unit_code)
+                if found is None:
+                    raise UnknownPlaceError(f"no 2025 commune, ward or province has code {unit_code}")
+                new_unit = found
+        except UnknownPlaceError as exc:
+            raise _FieldError("unit" if unit else "unit_code", exc) from None
+        if new_unit.kind == "ward":
+            ward, new_province = new_unit.code, new_unit.province_code
+        else:
+            new_province = new_unit.code
+    if new_province is None:
+        new_province = next((p.code for p in provinces if p.kind == "province"), None)
+        if legacy_province is not None:
+            new_province = successor_province(legacy_province) or new_province
+    return PlaceCodes(legacy_province, legacy_district, new_province, ward)
+
+
+class _FieldError(Exception):
+    """A place field of a source that names no known unit (reported as a SourceIssue)."""
+
+    def __init__(self, field: str, error: UnknownPlaceError) -> None:
+        super().__init__(str(error))
+        self.field = field
+        self.error = error
 
 
 class Registry(BaseModel):
@@ -233,6 +321,16 @@ def parse_sources(text: str, path: Path) -> list[Source]:
                 )
             )
         first.setdefault(source.id, index)
+        try:
+            source.place_codes  # noqa: B018 - validates the place fields against vietnam-provinces
+        except _FieldError as exc:
+            issues.append(
+                SourceIssue(
+                    _node_line(root, ("sources", index, exc.field)),
+                    f"sources[{index}] (id={source.id}).{exc.field}",
+                    str(exc.error),
+                )
+            )
         for j, url in enumerate(source.listing_urls):
             if host_of(url) not in source.hosts:
                 issues.append(

@@ -107,6 +107,8 @@ def content_hash(text: str) -> str:
 # --- Portals ---------------------------------------------------------------------------
 
 _PORTAL_FIELDS = ("id", "name", "district", "province", "base_url", "family", "enabled")
+# The units a portal publishes for (vietnam-provinces codes); absent in older callers' dicts.
+_PORTAL_PLACE_FIELDS = ("legacy_province_code", "legacy_district_code", "province_code", "ward_code")
 
 
 def _field(source: object, name: str, default: Any = ...) -> Any:
@@ -130,6 +132,7 @@ def upsert_portals(session: Session, sources: Iterable[object]) -> int:
     rows: dict[str, dict[str, Any]] = {}
     for source in sources:
         row = {name: _field(source, name, True if name == "enabled" else ...) for name in _PORTAL_FIELDS}
+        row.update({name: _field(source, name, None) for name in _PORTAL_PLACE_FIELDS})
         row["base_url"] = str(row["base_url"])
         if not row["id"]:
             raise StorageInputError(f"portal source {source!r}: empty id")
@@ -139,7 +142,7 @@ def upsert_portals(session: Session, sources: Iterable[object]) -> int:
     stmt = dialect_insert(session, Portal)
     stmt = stmt.on_conflict_do_update(
         index_elements=["id"],
-        set_={name: getattr(stmt.excluded, name) for name in _PORTAL_FIELDS if name != "id"},
+        set_={name: getattr(stmt.excluded, name) for name in (*_PORTAL_FIELDS, *_PORTAL_PLACE_FIELDS) if name != "id"},
     )
     session.execute(stmt, list(rows.values()))
     return len(rows)

@@ -15,7 +15,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NotRequired, TypedDict
+from typing import Any, NotRequired, Protocol, TypedDict
 
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -32,6 +32,71 @@ ITEM_KINDS: dict[str, str] = {
     "shortfalls": "shortfall",
     "directives": "directive",
 }
+
+
+class PlaceCodesLike(Protocol):
+    """The units a meeting is placed in (vietnam-provinces codes; None: not of that era),
+    e.g. bantin.places.PlaceCodes or a `StoredPlace`."""
+
+    @property
+    def legacy_province_code(self) -> int | None: ...
+    @property
+    def legacy_district_code(self) -> int | None: ...
+    @property
+    def province_code(self) -> int | None: ...
+    @property
+    def ward_code(self) -> int | None: ...
+
+
+PLACE_FIELDS = ("legacy_province_code", "legacy_district_code", "province_code", "ward_code")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPlace:
+    """Units as stored on a portal or meeting row (vietnam-provinces codes)."""
+
+    legacy_province_code: int | None
+    legacy_district_code: int | None
+    province_code: int | None
+    ward_code: int | None
+
+
+def portal_places(session: Session, portal_ids: Sequence[str]) -> dict[str, StoredPlace]:
+    """The stored units of these portals, by id."""
+    rows = session.execute(
+        select(
+            Portal.id,
+            Portal.legacy_province_code,
+            Portal.legacy_district_code,
+            Portal.province_code,
+            Portal.ward_code,
+        ).where(Portal.id.in_(list(set(portal_ids))))
+    )
+    return {row[0]: StoredPlace(*row[1:]) for row in rows}
+
+
+def article_ids_in_places(
+    session: Session,
+    *,
+    legacy_province_codes: Sequence[int] = (),
+    legacy_district_codes: Sequence[int] = (),
+    province_codes: Sequence[int] = (),
+    ward_codes: Sequence[int] = (),
+) -> set[int]:
+    """Articles whose meeting is placed in any of these units (of either era)."""
+    conditions = [
+        column.in_(list(codes))
+        for column, codes in (
+            (Meeting.legacy_province_code, legacy_province_codes),
+            (Meeting.legacy_district_code, legacy_district_codes),
+            (Meeting.province_code, province_codes),
+            (Meeting.ward_code, ward_codes),
+        )
+        if codes
+    ]
+    if not conditions:
+        return set()
+    return {int(i) for i in session.scalars(select(Meeting.article_id).where(or_(*conditions)))}
 
 
 class PersonDict(TypedDict):
@@ -203,6 +268,13 @@ def _meeting_values(record: Mapping[str, Any], where: str) -> dict[str, Any]:
     }
 
 
+def _place_code(place: PlaceCodesLike | None, name: str, where: str) -> int | None:
+    value = getattr(place, name) if place is not None else None
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise StorageInputError(f"{where}.{name}: expected an integer code or null, got {value!r}")
+    return value
+
+
 # --- writing ---------------------------------------------------------------------------
 
 
@@ -213,8 +285,12 @@ def save_meeting(
     extractor_version: str,
     *,
     extracted_at: dt.datetime | None = None,
+    place: PlaceCodesLike | None = None,
 ) -> int:
     """Store `record` (gold shape) as the article's meeting record; returns the meeting id.
+
+    `place`: the units in force on the meeting's date (bantin.places.place_meeting);
+    without it the meeting is stored under no unit.
 
     Idempotent: saving again replaces the record and all its items (no duplicates). A
     record made by a newer extractor version than `extractor_version` is kept as it is
@@ -226,6 +302,7 @@ def save_meeting(
     values = _meeting_values(record, where)
     items = _items(record, where)
     values.update(extractor_version=extractor_version, extracted_at=extracted_at or utcnow())
+    values.update({name: _place_code(place, name, where) for name in PLACE_FIELDS})
 
     existing_stmt = select(Meeting.id, Meeting.extractor_version).where(Meeting.article_id == article_id)
     if session.get_bind().dialect.name == "postgresql":
@@ -399,3 +476,13 @@ def count_meetings(session: Session, *, version: str | None = None) -> int:
     if version is not None:
         stmt = stmt.where(Meeting.extractor_version == version)
     return int(session.execute(stmt).scalar_one())
+
+
+def meeting_place(session: Session, article_id: int) -> StoredPlace | None:
+    """The units an article's meeting is placed in, or None without a record."""
+    row = session.execute(
+        select(
+            Meeting.legacy_province_code, Meeting.legacy_district_code, Meeting.province_code, Meeting.ward_code
+        ).where(Meeting.article_id == article_id)
+    ).one_or_none()
+    return StoredPlace(*row) if row is not None else None

@@ -83,6 +83,13 @@ class Portal(Base):
     base_url: Mapped[str] = mapped_column(String(500))
     family: Mapped[str] = mapped_column(String(40))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The units it publishes for, as codes of vietnam-provinces: the legacy (pre-July-2025)
+    # province and district, and the 2025 province and commune/ward. A meeting is placed
+    # in those of its date's era.
+    legacy_province_code: Mapped[int | None] = mapped_column(Integer)
+    legacy_district_code: Mapped[int | None] = mapped_column(Integer)
+    province_code: Mapped[int | None] = mapped_column(Integer)
+    ward_code: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -191,6 +198,13 @@ class Meeting(Base):
     communes: Mapped[list[str]] = mapped_column(JSON, default=list)  # bare names, as in the gold shape
     commune_codes: Mapped[list[Any]] = mapped_column(JSON, default=list)
     period: Mapped[str | None] = mapped_column(String(200))
+    # The units in force on the meeting's date: before 1 July 2025 the legacy district and
+    # province (and the 2025 province that absorbed it), from then on the 2025 commune/ward
+    # and province. Both eras' codes, so a reader of either finds the meeting.
+    legacy_province_code: Mapped[int | None] = mapped_column(Integer, index=True)
+    legacy_district_code: Mapped[int | None] = mapped_column(Integer, index=True)
+    province_code: Mapped[int | None] = mapped_column(Integer, index=True)
+    ward_code: Mapped[int | None] = mapped_column(Integer, index=True)
 
     article: Mapped[Article] = relationship(back_populates="meeting", lazy="raise")
     # passive_deletes: the database's ON DELETE CASCADE removes the items; the ORM need

@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 
 from bantin.extract import EXTRACTOR_VERSION, extract_meeting
 from bantin.parse import parse_article
+from bantin.places import PlaceCodes, place_meeting
 from bantin.settings import Settings
 from storage.articles import load_snapshot
-from storage.meetings import ArticleToExtract, articles_to_extract, save_meeting
+from storage.meetings import ArticleToExtract, StoredPlace, articles_to_extract, portal_places, save_meeting
 from storage.models import Article, Portal
 
 
@@ -60,11 +61,22 @@ def from_snapshot(session: Session, article: ArticleToExtract) -> tuple[str, str
     return parsed.text, parsed.title or article.title, parsed.published_at or article.published_at
 
 
+def _place(day: dt.date | None, portal: StoredPlace | None) -> PlaceCodes | None:
+    """The units in force on the meeting's date (else its publication date) for its portal."""
+    if portal is None:
+        return None
+    codes = PlaceCodes(
+        portal.legacy_province_code, portal.legacy_district_code, portal.province_code, portal.ward_code
+    )
+    return place_meeting(day, codes)
+
+
 def extract_articles(
     session: Session, articles: Sequence[ArticleToExtract], settings: Settings, *, from_snapshots: bool = False
 ) -> dict[str, Any]:
     """Extract and save the records of `articles` in `session`'s transaction; returns counts."""
     counts: dict[str, Any] = {"articles": 0, "meetings": 0, "reparsed": 0, "errors": []}
+    portals = portal_places(session, [a.portal_id for a in articles])
     for article in articles:
         text, published_at = article.text, article.published_at
         title: str | None = article.title
@@ -84,7 +96,8 @@ def extract_articles(
                 title=title,
             )
             record.source = article.url
-            save_meeting(session, article.id, record.model_dump(mode="json"), EXTRACTOR_VERSION)
+            place = _place(record.meeting_date or _local_date(published_at, settings.timezone), portals.get(article.portal_id))
+            save_meeting(session, article.id, record.model_dump(mode="json"), EXTRACTOR_VERSION, place=place)
             savepoint.commit()
         except Exception as exc:  # one bad article must not stop the batch: its savepoint is undone
             savepoint.rollback()
