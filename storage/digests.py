@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bantin.digest.model import PortalHealth
 from bantin.digest.selection import LATE_DAYS, ArticleRow, DigestRange, ItemRow, MeetingRow
+from bantin.places import PlaceCodes
 from storage.models import Article, DigestDelivery, FetchLog, Meeting, MeetingItem, Portal, utcnow
 
 SHOWN_ITEM_KINDS = ("shortfall", "directive")
@@ -57,6 +58,7 @@ def load_articles(session: Session, digest_range: DigestRange, timezone: str) ->
             portal_province=p.province,
             meeting=meetings.get(a.id),
             text=a.text,
+            portal_place=PlaceCodes(p.legacy_province_code, p.legacy_district_code, p.province_code, p.ward_code),
         )
         for a, p in pairs
     ]
@@ -88,6 +90,7 @@ def _meetings_of(session: Session, article_ids: Sequence[int]) -> dict[int, Meet
             district=m.district,
             province=m.province,
             items=tuple(items.get(m.id, ())),
+            place=PlaceCodes(m.legacy_province_code, m.legacy_district_code, m.province_code, m.ward_code),
         )
         for m in meetings
     }

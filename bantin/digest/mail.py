@@ -11,12 +11,13 @@ from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bantin.digest.render import RenderedDigest
+from bantin.places import UnknownPlaceError, resolve_places
 from bantin.settings import SmtpSettings
 
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+$")
@@ -30,12 +31,34 @@ class MailError(RuntimeError):
     """A message could not be handed to the SMTP server or written to the outbox."""
 
 
+def _known_place(value: str) -> str:
+    """A legacy district, a 2025 commune/ward or a province of vietnam-provinces."""
+    try:
+        resolve_places([value])
+    except UnknownPlaceError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+# Validated per item, so an error names the item (and its line): places[1].
+PlaceName = Annotated[str, AfterValidator(_known_place)]
+
+
 class Subscriber(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1)
     email: str
-    districts: list[str] = Field(default_factory=list, description="empty: every district")
+    places: list[PlaceName] = Field(
+        default_factory=list,
+        description="legacy districts, 2025 communes/wards or provinces (\"Vĩnh Linh, Quảng Trị\"); empty: everywhere",
+    )
+    districts: list[PlaceName] = Field(default_factory=list, description="the older name of `places`")
+
+    @property
+    def followed(self) -> list[str]:
+        """Every place followed (`places` and the older `districts` alike)."""
+        return [*self.places, *self.districts]
 
     @field_validator("email")
     @classmethod

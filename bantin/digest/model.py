@@ -65,6 +65,8 @@ class DigestDistrict:
     name: str
     province: str | None
     meetings: list[DigestMeeting] = field(default_factory=list)
+    # The unit's past, for a 2025 commune that was (part of) a district: "trước 7/2025: huyện Vĩnh Linh".
+    history: str | None = None
 
     @property
     def shortfall_count(self) -> int:

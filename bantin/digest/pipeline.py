@@ -17,6 +17,7 @@ from bantin.digest.mail import MailError, Subscriber, load_subscribers, smtp_pas
 from bantin.digest.model import DigestWeek, PortalHealth
 from bantin.digest.render import RenderedDigest, render
 from bantin.digest.selection import ArticleRow, DigestRange, build_digest, resolve_range
+from bantin.places import UnknownPlaceError, resolve_places
 from bantin.settings import Settings
 
 
@@ -71,7 +72,7 @@ def deliver_one(
     """One subscriber's digest (their districts only), sent exactly once; raises MailError."""
     from storage.session import session_factory
 
-    rendered = render_digest(digest_for(rows, settings, subscriber.districts), settings)
+    rendered = render_digest(digest_for(rows, settings, subscriber.followed), settings)
     with session_factory(settings)() as session:
         return deliver(
             session,
@@ -104,6 +105,11 @@ def check_parameters(districts: Sequence[str], send: bool, dry_run: bool) -> Non
         # Each subscriber's own district list decides what they receive; a partial digest
         # must not count as the week's delivery.
         raise DigestUsageError("--district cannot be combined with --send/--dry-run: subscribers' districts apply")
+    for name in districts:
+        try:
+            resolve_places([name])
+        except UnknownPlaceError as exc:
+            raise DigestUsageError(f"--district {name!r}: {exc}") from None
 
 
 def run_digest(
@@ -122,10 +128,13 @@ def run_digest(
     subscribers (from `settings.subscribers_file` unless given)."""
     check_parameters(districts, send, dry_run)
     digest_range = resolve_range(week, start, end, timezone=settings.timezone)
+    people: list[Subscriber] = []
+    if send or dry_run:
+        # Read (and validate) the subscribers before anything is written: a bad file stops the run.
+        people = list(subscribers) if subscribers is not None else load_subscribers(settings.subscribers_file)
     rows = load_range(settings, digest_range)
     digest = digest_for(rows, settings, districts)
     run = DigestRun(digest, archive(digest, settings, out_dir))
     if send or dry_run:
-        people = list(subscribers) if subscribers is not None else load_subscribers(settings.subscribers_file)
         run.deliveries = deliver_all(rows, settings, people, dry_run=dry_run)
     return run

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from bantin.digest.links import link_to_quote
 from bantin.digest.model import DigestDistrict, DigestItem, DigestMeeting, DigestWeek, OtherCopy, PortalHealth
+from bantin.places import Following, PlaceCodes, bare, following, place_by_code, resolve_places
 
 LATE_DAYS = 30
 STALE_DAYS = 14
@@ -155,6 +156,9 @@ class MeetingRow:
     district: str | None
     province: str | None
     items: Sequence[ItemRow] = ()
+    # The units in force on the meeting's date (bantin.places.place_meeting); all None for
+    # records saved before units were stored.
+    place: PlaceCodes = PlaceCodes()
 
 
 @dataclass(frozen=True)
@@ -171,6 +175,7 @@ class ArticleRow:
     portal_province: str | None
     meeting: MeetingRow | None = None
     text: str = ""  # the article's text: makes quote links unambiguous
+    portal_place: PlaceCodes = PlaceCodes()  # the units its portal publishes for
 
 
 @dataclass
@@ -217,6 +222,29 @@ def _group_district(group: ArticleGroup, meeting: MeetingRow | None) -> tuple[st
     return (f"Tỉnh {province}" if province else group.original.portal_name), province
 
 
+def _today_unit(group: ArticleGroup, meeting: MeetingRow) -> tuple[str, str | None, str | None]:
+    """(heading, province, history): the 2025 commune/ward the meeting's place is today —
+    its own after July 2025, else its portal's new unit — with the legacy district it
+    comes from; without any 2025 unit known, the district as before."""
+    portals = [a.portal_place for a in (group.original, *group.copies)]
+    ward_code = meeting.place.ward_code or next((p.ward_code for p in portals if p.ward_code), None)
+    ward = place_by_code("ward", ward_code) if ward_code else None
+    if ward is None:
+        name, province = _group_district(group, meeting)
+        return name, province, None
+    district_code = meeting.place.legacy_district_code or next(
+        (p.legacy_district_code for p in portals if p.legacy_district_code), None
+    )
+    district = place_by_code("legacy_district", district_code) if district_code else None
+    history = f"trước 7/2025: {_lower_first(district.name)}" if district else None
+    return ward.name, bare(ward.province_name or "") or None, history
+
+
+def _lower_first(name: str) -> str:
+    """'Huyện Vĩnh Linh' -> 'huyện Vĩnh Linh' (a unit's kind mid-sentence)."""
+    return name[:1].lower() + name[1:]
+
+
 def _meeting_of(group: ArticleGroup) -> tuple[ArticleRow, MeetingRow] | None:
     """The extraction to show: the original's, else a copy's (not yet extracted original)."""
     for a in (group.original, *group.copies):
@@ -237,7 +265,10 @@ def build_digest(
 ) -> DigestWeek:
     """The digest of `digest_range` from the loaded rows (originals and their copies)."""
     lo, hi = digest_range.bounds_utc(timezone)
-    wanted = {district_key(d) for d in districts}
+    followed = resolve_places(districts)
+    covered = following(followed)
+    # Records stored before places were (no codes) and portal health go by name.
+    wanted = {district_key(d) for d in districts} | {district_key(bare(p.name)) for p in followed}
     by_district: dict[str, DigestDistrict] = {}
     for group in group_duplicates(articles):
         if not in_range(group.original, lo, hi):
@@ -246,11 +277,11 @@ def build_digest(
         if chosen is None:
             continue
         source, meeting = chosen
-        name, province = _group_district(group, meeting)
-        if wanted and district_key(name) not in wanted:
+        name, province, history = _today_unit(group, meeting)
+        if districts and not _follows(covered, wanted, meeting, name):
             continue
         original = group.original
-        by_district.setdefault(name, DigestDistrict(name, province)).meetings.append(
+        by_district.setdefault(name, DigestDistrict(name, province, history=history)).meetings.append(
             DigestMeeting(
                 title=original.title,
                 url=original.url,
@@ -290,6 +321,12 @@ def build_digest(
         stale_after_days=stale_days,
         district_filter=tuple(districts),
     )
+
+
+def _follows(covered: Following, wanted: set[str], meeting: MeetingRow, group_name: str) -> bool:
+    if meeting.place != PlaceCodes():
+        return covered.covers(meeting.place)
+    return district_key(group_name) in wanted
 
 
 def _is_stale(h: PortalHealth, as_of: dt.datetime, stale_days: int) -> bool:
