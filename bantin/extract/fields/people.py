@@ -43,6 +43,9 @@ class PersonSpan:
     start: int
 
 
+_HO_CHI_MINH = rx(r"hồ chí minh\b")
+
+
 def _split_name(words: list[re.Match[str]], places: set[str]) -> int:
     """Index of the first word of the person's name in a run of capitalised words
     ("Vĩnh Linh Trần Nhật Quang": the district's name, then the person's)."""
@@ -141,6 +144,9 @@ def persons(norm: str, s: int, e: int, places: set[str]) -> list[PersonSpan]:
         k = _split_name([w for _, w in words], places)
         name_start = words[k][0] if words else run_start
         name_end = m.end("name")
+        # "Thành đoàn Hồ Chí Minh", "TP. Hồ Chí Minh": the city and the Youth Union, never a person here
+        if _HO_CHI_MINH.match(norm, name_start, name_end):
+            continue
         if not (2 <= len(norm[name_start:name_end].split()) <= 4):
             continue
         if key(norm[name_start:name_end].split()[0]) not in SURNAMES:
