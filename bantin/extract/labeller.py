@@ -289,6 +289,10 @@ def label_units(layout: Layout, norm: str, found: rules.Found, model: Model) -> 
     return list(zip(units, model.labels(units), strict=True))
 
 
+_PAST_REPORT = rx(r"\bđã\s+(?:chỉ đạo|yêu cầu|đề nghị|triển khai|tập trung|quán triệt|giao)\b")
+_AHEAD = rx(r"\b(?:thời gian tới|sắp tới|tới đây|sẽ|tiếp tục)\b")
+
+
 def _merge(first: list[tuple[int, int]], second: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Spans of both lists, in text order; of two that overlap for most of the shorter one,
     the longer is kept (the same task quoted twice would be shown twice)."""
@@ -304,7 +308,18 @@ def learned_clauses(layout: Layout, norm: str, found: rules.Found, model: Model)
     on the corpus: the union finds more tasks at the same F1), trimmed as the rules trim
     theirs (cue words, enumerators, list intros, who asks)."""
     out = rules.Found(achievements=found.achievements)
-    for unit, label in label_units(layout, norm, found, model):
+    labelled = label_units(layout, norm, found, model)
+    # "UBND huyện đã chỉ đạo các xã hoàn thành ...; tập trung ...; ...": a report of what was
+    # instructed before, not a task set by this meeting; the sentence's clauses are no directives
+    past: list[tuple[int, int]] = []
+    first_of: dict[int, Unit] = {}
+    for unit, _ in labelled:
+        first_of.setdefault(unit.sentence, unit)
+    for unit, _ in labelled:
+        head = first_of[unit.sentence]
+        if _PAST_REPORT.search(norm, head.start, head.end) and not _AHEAD.search(norm, head.start, head.end):
+            past.append((unit.start, unit.end))
+    for unit, label in labelled:
         if label == "shortfall":
             intro = rules.SF_LIST.search(norm, unit.start, unit.end)
             start = intro.end() if intro else unit.start
@@ -312,8 +327,11 @@ def learned_clauses(layout: Layout, norm: str, found: rules.Found, model: Model)
         elif label == "directive":
             if "li:voice" in unit.features and "c:dir_trigger" not in unit.features:
                 continue  # an item of what voters or units ask for ("cử tri kiến nghị: ..."): a request upward
+            if (unit.start, unit.end) in past:
+                continue
             content = rules.directive_content(norm, unit.start, unit.end) or (unit.start, unit.end)
             for a, b in rules.drop_list_intro(norm, content[0], content[1], rules.DIR_LIST):
                 rules.emit(norm, out.directives, a, b)
-    out.directives = _merge(out.directives, found.directives)
+    out.directives = _merge(out.directives, [(a, b) for a, b in found.directives
+                                             if not any(s <= a and b <= e for s, e in past)])
     return out
