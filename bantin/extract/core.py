@@ -11,11 +11,10 @@ from bantin.extract.clauses import FIGURE, find_clauses, topic_of
 from bantin.extract.layout import analyse
 from bantin.extract.model import Clause, MeetingRecord, Person
 from bantin.extract.textnorm import NormText, fold, key, normalise
+from bantin.places import REORGANISATION
 
 # Bump on any change of the rules: stored records of older versions get re-extracted.
 EXTRACTOR_VERSION = "2026.12.02-1"
-# The day districts ceased to exist and the new communes and provinces took over.
-REORGANISED = dt.date(2025, 7, 1)
 _OWN_BODY = re.compile(
     fold(r"(?:đảng bộ|đảng uỷ|ubnd|hđnd|uỷ ban nhân dân|hội đồng nhân dân|mttq|mặt trận tổ quốc)\s+(?:xã|phường|thị trấn)\s+$"),
     re.I,
@@ -145,7 +144,7 @@ def extract_meeting(
     record.period = period.text if period else None
     record.meeting_date = fields.meeting_date(layout, norm, period, published)
     when = record.meeting_date or published
-    if when is not None and when >= REORGANISED and record.host_body:
+    if when is not None and when >= REORGANISATION and record.host_body:
         # after 1 July 2025 a commune meets as itself: its own name in the host is not a commune
         # it reviews ("Đảng uỷ xã Tống Trân tổ chức ...")
         host_key = key(record.host_body)

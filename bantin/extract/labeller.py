@@ -311,14 +311,12 @@ def learned_clauses(layout: Layout, norm: str, found: rules.Found, model: Model)
     labelled = label_units(layout, norm, found, model)
     # "UBND huyện đã chỉ đạo các xã hoàn thành ...; tập trung ...; ...": a report of what was
     # instructed before, not a task set by this meeting; the sentence's clauses are no directives
-    past: list[tuple[int, int]] = []
     first_of: dict[int, Unit] = {}
     for unit, _ in labelled:
         first_of.setdefault(unit.sentence, unit)
-    for unit, _ in labelled:
-        head = first_of[unit.sentence]
-        if _PAST_REPORT.search(norm, head.start, head.end) and not _AHEAD.search(norm, head.start, head.end):
-            past.append((unit.start, unit.end))
+    past_sentences = {n for n, head in first_of.items()
+                      if _PAST_REPORT.search(norm, head.start, head.end) and not _AHEAD.search(norm, head.start, head.end)}
+    past = [(u.start, u.end) for u, _ in labelled if u.sentence in past_sentences]
     for unit, label in labelled:
         if label == "shortfall":
             intro = rules.SF_LIST.search(norm, unit.start, unit.end)
@@ -327,7 +325,7 @@ def learned_clauses(layout: Layout, norm: str, found: rules.Found, model: Model)
         elif label == "directive":
             if "li:voice" in unit.features and "c:dir_trigger" not in unit.features:
                 continue  # an item of what voters or units ask for ("cử tri kiến nghị: ..."): a request upward
-            if (unit.start, unit.end) in past:
+            if unit.sentence in past_sentences:
                 continue
             content = rules.directive_content(norm, unit.start, unit.end) or (unit.start, unit.end)
             for a, b in rules.drop_list_intro(norm, content[0], content[1], rules.DIR_LIST):
