@@ -13,13 +13,9 @@ import re
 from dataclasses import dataclass, field
 
 from bantin.extract.layout import _BULLET, Layout
-from bantin.extract.textnorm import fold
+from bantin.extract.textnorm import fold, rx
 
 FLAGS = re.I
-
-
-def rx(p: str) -> re.Pattern[str]:
-    return re.compile(fold(p), FLAGS)
 
 
 # Where the chair's conclusion (and so the directives) begins.

@@ -26,17 +26,13 @@ import numpy.typing as npt
 
 from bantin.extract import clauses as rules
 from bantin.extract.layout import Layout
-from bantin.extract.textnorm import fold
+from bantin.extract.textnorm import fold, rx
 
 MODEL_PATH = Path(__file__).with_name("clause_model.json")
 LABELS = ("other", "shortfall", "directive")
 DIM = 1 << 16
 # cues of a list intro that its items inherit: the problem words ("khó khăn, vướng mắc như:")
 _PROBLEM_INTRO = {"neg", "strong_neg", "sf_word", "problem_lex", "voice"}
-
-
-def rx(p: str) -> re.Pattern[str]:
-    return re.compile(fold(p), re.I)
 
 
 # Cues a clause may carry; each is one feature (its name), learned with the rest. Lexicons

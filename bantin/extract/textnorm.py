@@ -30,6 +30,11 @@ def fold(s: str) -> str:
     return _TONE_RE.sub(lambda m: _TONE[m.group(0)], s)
 
 
+def rx(pattern: str, flags: int = re.I) -> re.Pattern[str]:
+    """A pattern folded like the text it is matched on (case-insensitive by default)."""
+    return re.compile(fold(pattern), flags)
+
+
 def key(s: str) -> str:
     """Comparison key: folded, lower case, single spaces."""
     return re.sub(r"\s+", " ", fold(s).lower()).strip()

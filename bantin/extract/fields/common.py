@@ -3,11 +3,9 @@ helper (patterns are folded like the text), spans, the head of an article."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from bantin.extract.layout import Layout, Line
-from bantin.extract.textnorm import fold
 
 UP = "A-ZĐÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴ"
 LOW = "a-zđàáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ"
@@ -15,10 +13,6 @@ LOW = "a-zđàáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềế�
 CAPW = rf"[{UP}][{LOW}]*(?:['’][{UP}{LOW}][{LOW}]+|[{LOW}])"
 PLACE = rf"{CAPW}(?:\s+{CAPW}){{0,2}}"
 NAME = rf"{CAPW}(?:\s+{CAPW}){{1,5}}"
-
-
-def rx(pattern: str, flags: int = re.I) -> re.Pattern[str]:
-    return re.compile(fold(pattern), flags)
 
 
 

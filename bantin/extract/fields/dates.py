@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from bantin.extract.fields.common import rx
 from bantin.extract.fields.period import Period
 from bantin.extract.layout import Layout
+from bantin.extract.textnorm import rx
 
 _DATE = rx(
     r"(?<![\w/])(?:(?:sáng|chiều|tối|trưa)(?:\s+nay)?\s+\(?(?:ngày\s+)?|ngày\s+|hôm\s+(?:nay\s+)?\(?)"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from bantin.extract.fields.common import head_lines, rx
+from bantin.extract.fields.common import head_lines
 from bantin.extract.fields.host import BODY, lead_subject
 from bantin.extract.layout import Layout
+from bantin.extract.textnorm import rx
 
 _MEETING = rx(
     r"\b(?:hội nghị|kỳ họp|phiên họp|cuộc họp|buổi làm việc|làm việc với|làm việc tại|giao ban|"

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bantin.extract.fields.common import CAPW, NAME, rx
+from bantin.extract.fields.common import CAPW, NAME
 from bantin.extract.layout import Layout
-from bantin.extract.textnorm import fold, key
+from bantin.extract.textnorm import fold, key, rx
 
 SURNAMES = {
     key(x)

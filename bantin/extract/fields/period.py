@@ -6,8 +6,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bantin.extract.fields.common import rx
 from bantin.extract.layout import Layout
+from bantin.extract.textnorm import rx
 
 _PERIOD = rx(
     r"(?P<half>(?:\d{1,2}|sáu|chín)\s+tháng(?:\s+(?:đầu|cuối))?\s+năm(?:\s+(?P<hy>\d{4}))?)"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from bantin.extract.fields.common import PLACE, rx
+from bantin.extract.fields.common import PLACE
 from bantin.extract.layout import Layout, Line
-from bantin.extract.textnorm import fold
+from bantin.extract.textnorm import fold, rx
 
 TITLE_PLACE = re.compile(fold(rf"(?P<n>{PLACE})\s*:\s*"))
 _COMMUNE = re.compile(fold(rf"(?<![\w])(?i:xã|thị trấn|phường)\s+(?P<n>{PLACE})"))
