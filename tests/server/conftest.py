@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bantin.ops.prefect_api import PrefectApi
-from bantin.ops.prefect_procs import PrefectServer, prefect_cli
+from tests.prefect_harness.api import PrefectApi
+from tests.prefect_harness.procs import PrefectServer, prefect_cli
 
 POOL = "bantin-process"
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bantin.ops.prefect_procs import PROJECT_ROOT, PrefectProcessError, PrefectServer
+from tests.prefect_harness.procs import PROJECT_ROOT, PrefectProcessError, PrefectServer
 
 TIMINGS: list[tuple[str, float]] = []
 

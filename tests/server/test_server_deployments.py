@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 import yaml
 from sqlalchemy import create_engine, text
 
-from bantin.ops.prefect_api import PrefectApi, parse_time, run_deployment_cli
-from bantin.ops.prefect_procs import PROJECT_ROOT, PrefectServer, prefect_cli, start_worker
+from tests.prefect_harness.api import PrefectApi, parse_time, run_deployment_cli
+from tests.prefect_harness.procs import PROJECT_ROOT, PrefectServer, prefect_cli, start_worker
 from server_helpers import app_env, enabled_source_ids, python_module, record_timing
 
 ICT = ZoneInfo("Asia/Ho_Chi_Minh")

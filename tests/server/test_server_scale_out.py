@@ -21,8 +21,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bantin.ops.prefect_api import PrefectApi, run_deployment_cli
-from bantin.ops.prefect_procs import PROJECT_ROOT, PrefectServer, prefect_cli, start_worker
+from tests.prefect_harness.api import PrefectApi, run_deployment_cli
+from tests.prefect_harness.procs import PROJECT_ROOT, PrefectServer, prefect_cli, start_worker
 from server_helpers import app_env, enabled_source_ids, python_module, record_timing
 
 PG_URL_ENV = "BANTIN_TEST_DATABASE_URL"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bantin.ops.prefect_api import PrefectApi, run_deployment_cli
-from bantin.ops.prefect_procs import PROJECT_ROOT, ManagedProcess, PrefectServer
+from tests.prefect_harness.api import PrefectApi, run_deployment_cli
+from tests.prefect_harness.procs import PROJECT_ROOT, ManagedProcess, PrefectServer
 from flows.serve import DeployConfigError, build_deployments, read_deployments
 from server_helpers import app_env, python_module, record_timing
 

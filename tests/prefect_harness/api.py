@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from bantin.ops.prefect_procs import PrefectProcessError, prefect_cli
+from tests.prefect_harness.procs import PrefectProcessError, prefect_cli
 
 FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 _UUID = re.compile(r"UUID: ([0-9a-f-]{36})")
