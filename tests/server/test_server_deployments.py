@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 import yaml
 from sqlalchemy import create_engine, text
 
+from server_helpers import app_env, enabled_source_ids, python_module, record_timing
 from tests.prefect_harness.api import PrefectApi, parse_time, run_deployment_cli
 from tests.prefect_harness.procs import PROJECT_ROOT, PrefectServer, prefect_cli, start_worker
-from server_helpers import app_env, enabled_source_ids, python_module, record_timing
 
 ICT = ZoneInfo("Asia/Ho_Chi_Minh")
 PREFECT_FILE = PROJECT_ROOT / "deploy" / "prefect.yaml"

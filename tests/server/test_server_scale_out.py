@@ -21,9 +21,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from server_helpers import app_env, enabled_source_ids, python_module, record_timing
 from tests.prefect_harness.api import PrefectApi, run_deployment_cli
 from tests.prefect_harness.procs import PROJECT_ROOT, PrefectServer, prefect_cli, start_worker
-from server_helpers import app_env, enabled_source_ids, python_module, record_timing
 
 PG_URL_ENV = "BANTIN_TEST_DATABASE_URL"
 PREFECT_FILE = PROJECT_ROOT / "deploy" / "prefect.yaml"

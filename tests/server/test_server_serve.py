@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.prefect_harness.api import PrefectApi, run_deployment_cli
-from tests.prefect_harness.procs import PROJECT_ROOT, ManagedProcess, PrefectServer
 from flows.serve import DeployConfigError, build_deployments, read_deployments
 from server_helpers import app_env, python_module, record_timing
+from tests.prefect_harness.api import PrefectApi, run_deployment_cli
+from tests.prefect_harness.procs import PROJECT_ROOT, ManagedProcess, PrefectServer
 
 PREFECT_FILE = PROJECT_ROOT / "deploy" / "prefect.yaml"
 
