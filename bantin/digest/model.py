@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from bantin.topics import OTHER
+
 
 @dataclass(frozen=True)
 class DigestItem:
@@ -122,10 +124,10 @@ class DigestWeek:
 
     @property
     def recurring_topics(self) -> list[RecurringTopic]:
-        """Topics named in two districts or more, most widespread first."""
+        """Topics named in two districts or more, most widespread first ("other" is no topic)."""
         by_topic: dict[str, set[str]] = {}
         for district in self.districts:
-            for topic in district.topics:
+            for topic in district.topics - {OTHER}:
                 by_topic.setdefault(topic, set()).add(district.name)
         recurring = [RecurringTopic(t, tuple(sorted(d))) for t, d in by_topic.items() if len(d) >= 2]
         return sorted(recurring, key=lambda r: (-len(r.districts), r.topic))

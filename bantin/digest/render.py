@@ -18,7 +18,7 @@ from bantin.settings import PROJECT_ROOT
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 
 KIND_LABELS = {"working_session": "Buổi làm việc", "committee_conference": "Hội nghị"}
-# The extractor's topic codes (bantin.extract.model.Topic) in the readers' words; an
+# The extractor's topic codes (bantin.topics.Topic) in the readers' words; an
 # unknown code is shown as it is.
 TOPIC_LABELS = {
     "economy_agriculture": "Kinh tế, nông nghiệp",
@@ -28,6 +28,7 @@ TOPIC_LABELS = {
     "culture_education_health_welfare": "Văn hóa, giáo dục, y tế, an sinh",
     "defence_security": "Quốc phòng, an ninh",
     "administration": "Quản lý hành chính, đất đai",
+    "other": "Khác",
 }
 
 

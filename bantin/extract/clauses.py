@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import cast
 
 from bantin.extract.layout import _BULLET, Layout
 from bantin.extract.textnorm import fold, rx
+from bantin.topics import OTHER, Topic
 
 FLAGS = re.I
 
@@ -107,7 +109,7 @@ FIGURE = rx(
     r"\d+(?:[.,]\d+)*\s*(?:ha|héc-ta|tấn|km|hộ|người|lượt|công trình|dự án|tiêu chí|sản phẩm|phần quà|học sinh)\b"
 )
 
-_TOPICS: list[tuple[str, re.Pattern[str]]] = [
+_TOPICS: list[tuple[Topic, re.Pattern[str]]] = [
     ("new_rural_development", rx(r"\b(?:nông thôn mới|ntm|tiêu chí|đô thị văn minh)\b")),
     ("budget_investment", rx(r"\b(?:ngân sách|thu chi|vốn|đầu tư|giải ngân|giải phóng mặt bằng|công trình|dự án|thuế|tài chính|nợ đọng)\b")),
     ("defence_security", rx(r"\b(?:quốc phòng|an ninh|trật tự|quân sự|diễn tập|tội phạm|tuyển quân|phòng thủ|biên giới|ma tuý|anct|ttatxh|công an)\b")),
@@ -123,12 +125,14 @@ _TOPIC_ANY = re.compile("|".join(f"(?P<{name}>{pat.pattern})" for name, pat in _
 _TOPIC_ORDER = {name: i for i, (name, _) in enumerate(_TOPICS)}
 
 
-def topic_of(text: str) -> str:
-    counts: dict[str, int] = {}
+def topic_of(text: str) -> Topic:
+    """The topic whose keywords the clause names most; OTHER when it names none."""
+    counts: dict[Topic, int] = {}
     for m in _TOPIC_ANY.finditer(text):
-        counts[m.lastgroup or ""] = counts.get(m.lastgroup or "", 0) + 1
+        topic = cast("Topic", m.lastgroup)  # the group names are the topics
+        counts[topic] = counts.get(topic, 0) + 1
     if not counts:
-        return "administration"
+        return OTHER
     return max(counts, key=lambda k: (counts[k], -_TOPIC_ORDER[k]))
 
 

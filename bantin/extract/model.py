@@ -7,16 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Topic = Literal[
-    "economy_agriculture",
-    "budget_investment",
-    "new_rural_development",
-    "party_building_personnel",
-    "culture_education_health_welfare",
-    "defence_security",
-    "administration",
-]
-TOPICS: tuple[str, ...] = Topic.__args__  # type: ignore[attr-defined]
+from bantin.topics import Topic
 
 Kind = Literal["working_session", "committee_conference"]
 

@@ -8,9 +8,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from bantin.digest.archive import write_digest
-from bantin.digest.model import DigestWeek
+from bantin.digest.model import DigestItem, DigestWeek
 from bantin.digest.render import TOPIC_LABELS, render
-from bantin.extract.model import TOPICS
+from bantin.topics import TOPICS
 from digest_world import IMG_ATTACK, SCRIPT_TITLE, hostile_digest
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -49,6 +49,20 @@ def test_text_alternative_carries_the_same_content() -> None:
 
 def test_every_extractor_topic_has_a_vietnamese_label() -> None:
     assert set(TOPICS) <= set(TOPIC_LABELS)
+
+
+def test_a_quote_of_no_topic_is_labelled_other_and_is_no_recurring_issue() -> None:
+    digest = hostile_digest()
+    general = "Thực hiện tốt những nhiệm vụ đã đề ra"
+    for district in digest.districts:  # both districts: "other" would otherwise recur
+        meeting = district.meetings[0]
+        meeting.directives = [*meeting.directives, DigestItem("directive", general, "other", "https://example.vn/#:~:text=x")]
+    rendered = render(digest)
+    assert f'"{general}" [Khác]' in rendered.text
+    assert re.search(re.escape(general) + r'”\s*<span class="topic"[^>]*>Khác</span>', rendered.html)
+    recurring = rendered.text.split("Vấn đề lặp lại ở nhiều địa phương:")[1].split("=" * 60)[0]
+    assert "Xây dựng Đảng, cán bộ: Hữu Lũng, Vĩnh Linh" in recurring and "Khác" not in recurring
+    assert "Quản lý hành chính" not in rendered.text
 
 
 def test_archive_index_and_atom_feed(tmp_path: Path) -> None:
