@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -57,3 +58,32 @@ FAST_FETCH = FetchSettings(
 @pytest.fixture
 def fast_fetch() -> FetchSettings:
     return FAST_FETCH
+
+
+class FakeClock:
+    """A clock and a sleep for `Fetcher(clock=..., sleep=...)`: no wall-clock waits.
+
+    Sleeping advances `now` to when the sleeper asked to wake (never backwards: several
+    tasks may sleep at once), and records it: `sleeps` are the durations asked for,
+    `wakes` the instants slept until (for politeness, the start slots reserved).
+    """
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+        self.wakes: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        wake = self.now + seconds
+        self.sleeps.append(seconds)
+        self.wakes.append(wake)
+        await asyncio.sleep(0)  # let the other tasks run, as a real sleep would
+        self.now = max(self.now, wake)
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock()

@@ -1,11 +1,17 @@
-"""The polite fetcher against a real loopback HTTP server."""
+"""The polite fetcher against a real loopback HTTP server.
+
+Politeness and retries are timed on a fake clock (`FakeClock`: the Fetcher's clock and
+sleep), so the waits are asserted exactly and cost no wall-clock time; the site records
+each request's arrival on the same clock. Only the timeout test waits for real (the
+attempt deadline is the event loop's).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -26,7 +32,7 @@ from bantin.fetch import (
 )
 from bantin.settings import FetchSettings
 from bantin.urls import host_of
-from tests.crawl.conftest import serve
+from tests.crawl.conftest import FakeClock, serve
 
 TONES = "\u0300\u0301\u0303\u0309\u0323"
 
@@ -47,7 +53,8 @@ VIETNAMESE = "<html><body><p>Huyện ủy Vĩnh Linh làm việc với Đảng �
 class Site:
     """A tiny portal whose behaviour each test adjusts; records every request it gets."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
         self.hits: list[tuple[str, float, dict[str, str]]] = []
         self.robots = "User-agent: *\nDisallow: /private\n"
         self.fail_429 = 1
@@ -55,7 +62,7 @@ class Site:
 
     def app(self) -> Starlette:
         async def record(request: Request) -> None:
-            self.hits.append((request.url.path, time.monotonic(), dict(request.headers)))
+            self.hits.append((request.url.path, self.clock(), dict(request.headers)))
 
         async def robots(request: Request) -> Response:
             await record(request)
@@ -91,7 +98,7 @@ class Site:
 
         async def slow(request: Request) -> Response:
             await record(request)
-            await asyncio.sleep(1)
+            await asyncio.sleep(0.4)  # well past the tests' read timeout
             return Response(VIETNAMESE, media_type="text/html")
 
         async def cp1258(request: Request) -> Response:
@@ -127,8 +134,8 @@ class Site:
 
 
 @pytest.fixture
-def site() -> Iterator[tuple[Site, str]]:
-    s = Site()
+def site(fake_clock: FakeClock) -> Iterator[tuple[Site, str]]:
+    s = Site(fake_clock)
     with serve(s.app()) as base:
         yield s, base
 
@@ -137,10 +144,22 @@ def _paths(site: Site) -> list[str]:
     return [p for p, _, _ in site.hits]
 
 
-async def test_robots_disallow_is_obeyed_and_logged(site: tuple[Site, str], fast_fetch: FetchSettings) -> None:
+def _fetcher(settings: FetchSettings, clock: FakeClock, **kwargs: Any) -> Fetcher:
+    """A Fetcher on the fake clock; jitter at its maximum (backoff = base * 2**attempt)."""
+    return Fetcher(settings, clock=clock, sleep=clock.sleep, rng=lambda: 1.0, **kwargs)
+
+
+def _starts(site: Site, path: str) -> list[float]:
+    """When each request for `path` arrived, on the fake clock."""
+    return [t for p, t, _ in site.hits if p == path]
+
+
+async def test_robots_disallow_is_obeyed_and_logged(
+    site: tuple[Site, str], fast_fetch: FetchSettings, fake_clock: FakeClock
+) -> None:
     s, base = site
     records: list[FetchRecord] = []
-    async with Fetcher(fast_fetch, on_record=records.append) as fetcher:
+    async with _fetcher(fast_fetch, fake_clock, on_record=records.append) as fetcher:
         allowed = {host_of(base)}
         result = await fetcher.fetch(f"{base}/page", purpose="article", allowed_hosts=allowed)
         assert "Huyện ủy Vĩnh Linh" in result.text
@@ -156,56 +175,98 @@ async def test_robots_disallow_is_obeyed_and_logged(site: tuple[Site, str], fast
     assert "http" in fast_fetch.user_agent and "bantin" in fast_fetch.user_agent
 
 
-async def test_429_retry_after_is_waited_out(site: tuple[Site, str], fast_fetch: FetchSettings) -> None:
+async def test_429_retry_after_is_waited_out(
+    site: tuple[Site, str], fast_fetch: FetchSettings, fake_clock: FakeClock
+) -> None:
     s, base = site
-    async with Fetcher(fast_fetch) as fetcher:
+    async with _fetcher(fast_fetch, fake_clock) as fetcher:
         result = await fetcher.fetch(f"{base}/limited", purpose="article", allowed_hosts={host_of(base)})
-    assert result.status == 200
-    times = [t for p, t, _ in s.hits if p == "/limited"]
-    assert len(times) == 2
-    assert times[1] - times[0] >= 0.95  # Retry-After: 1
+        assert result.status == 200
+        first, second = _starts(s, "/limited")
+        assert second - first == pytest.approx(1.0)  # Retry-After: 1, not the 0.05 s backoff
+        # The whole host waits it out, not only the URL: the next page starts after it too.
+        await fetcher.fetch(f"{base}/page", purpose="article", allowed_hosts={host_of(base)})
+    assert _starts(s, "/page")[0] >= second + 1.0 / fast_fetch.requests_per_second - 1e-9
 
 
-async def test_503_is_retried_with_backoff_then_gives_up(site: tuple[Site, str], fast_fetch: FetchSettings) -> None:
+async def test_retry_after_beyond_the_cap_gives_up_at_once(
+    site: tuple[Site, str], fast_fetch: FetchSettings, fake_clock: FakeClock
+) -> None:
     s, base = site
-    async with Fetcher(fast_fetch) as fetcher:
+    settings = fast_fetch.model_copy(update={"backoff_cap_s": 0.5})  # Retry-After: 1 exceeds it
+    async with _fetcher(settings, fake_clock) as fetcher:
+        with pytest.raises(RetriesExhausted, match="Retry-After 1s exceeds the cap"):
+            await fetcher.fetch(f"{base}/limited", purpose="article", allowed_hosts={host_of(base)})
+    assert len(_starts(s, "/limited")) == 1
+    assert max(fake_clock.sleeps, default=0.0) < 0.5  # it did not sleep the hour a server might ask for
+
+
+async def test_503_is_retried_with_backoff_then_gives_up(
+    site: tuple[Site, str], fast_fetch: FetchSettings, fake_clock: FakeClock
+) -> None:
+    s, base = site
+    base_s = fast_fetch.backoff_base_s
+    async with _fetcher(fast_fetch, fake_clock) as fetcher:
         result = await fetcher.fetch(f"{base}/flaky", purpose="article", allowed_hosts={host_of(base)})
-        assert result.status == 200 and _paths(s).count("/flaky") == 3
+        assert result.status == 200
+        starts = _starts(s, "/flaky")
+        assert len(starts) == 3
+        # Exponential backoff: base, then twice the base, between the attempts.
+        assert [b - a for a, b in zip(starts, starts[1:], strict=False)] == pytest.approx([base_s, 2 * base_s])
         s.fail_503 = 10
+        s.hits.clear()
         with pytest.raises(RetriesExhausted, match="HTTP 503 after 3 attempts"):
             await fetcher.fetch(f"{base}/flaky", purpose="article", allowed_hosts={host_of(base)})
+        starts = _starts(s, "/flaky")
+        assert len(starts) == 3  # 1 + max_retries, never more
+        assert [b - a for a, b in zip(starts, starts[1:], strict=False)] == pytest.approx([base_s, 2 * base_s])
 
 
-async def test_per_host_rate_limit(site: tuple[Site, str], fast_fetch: FetchSettings) -> None:
+async def test_backoff_is_capped_and_never_below_half(site: tuple[Site, str], fake_clock: FakeClock) -> None:
+    s, base = site
+    s.fail_503 = 10
+    settings = FetchSettings(requests_per_second=50.0, max_retries=4, backoff_base_s=1.0, backoff_cap_s=2.5)
+    lowest_jitter = Fetcher(settings, clock=fake_clock, sleep=fake_clock.sleep, rng=lambda: 0.0)
+    async with lowest_jitter as fetcher:
+        with pytest.raises(RetriesExhausted, match="HTTP 503 after 5 attempts"):
+            await fetcher.fetch(f"{base}/flaky", purpose="article", allowed_hosts={host_of(base)})
+    starts = _starts(s, "/flaky")
+    # Half of min(cap, base * 2**attempt): 1, 2, then capped at 2.5.
+    assert [b - a for a, b in zip(starts, starts[1:], strict=False)] == pytest.approx([0.5, 1.0, 1.25, 1.25])
+
+
+async def test_per_host_rate_limit(site: tuple[Site, str], fast_fetch: FetchSettings, fake_clock: FakeClock) -> None:
     s, base = site
     settings = fast_fetch.model_copy(update={"requests_per_second": 10.0})
-    async with Fetcher(settings) as fetcher:
-        began = time.monotonic()
+    async with _fetcher(settings, fake_clock) as fetcher:
         await asyncio.gather(
             *(fetcher.fetch(f"{base}/page{i}", purpose="article", allowed_hosts={host_of(base)}) for i in range(6))
         )
-        elapsed = time.monotonic() - began
     assert len([p for p, _, _ in s.hits if p.startswith("/page")]) == 6
-    # robots.txt + 6 pages at 10/s: the last page cannot start before 0.6 s (client clock:
-    # the server's arrival times bunch up when the machine is busy).
-    assert elapsed >= 0.59
+    # robots.txt at 0, then the 6 pages at 10/s: start slots 0.1 s apart, the last at 0.6 s.
+    assert sorted(fake_clock.wakes) == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    assert fake_clock.now == pytest.approx(0.6)
 
 
-async def test_crawl_delay_slows_the_host_down(site: tuple[Site, str], fast_fetch: FetchSettings) -> None:
+async def test_crawl_delay_slows_the_host_down(
+    site: tuple[Site, str], fast_fetch: FetchSettings, fake_clock: FakeClock
+) -> None:
     s, base = site
     s.robots = "User-agent: *\nCrawl-delay: 1\nDisallow: /private\n"
-    async with Fetcher(fast_fetch) as fetcher:
-        began = time.monotonic()
-        for i in range(2):
+    async with _fetcher(fast_fetch, fake_clock) as fetcher:
+        for i in range(3):
             await fetcher.fetch(f"{base}/page{i}", purpose="article", allowed_hosts={host_of(base)})
-        elapsed = time.monotonic() - began
     starts = [t for p, t, _ in s.hits if p.startswith("/page")]
-    assert len(starts) == 2 and elapsed >= 0.95  # pages 1 s apart (Crawl-delay beats 50/s)
+    assert len(starts) == 3
+    # Pages 1 s apart: Crawl-delay beats the configured 50/s.
+    assert [b - a for a, b in zip(starts, starts[1:], strict=False)] == pytest.approx([1.0, 1.0])
 
 
-async def test_conditional_get_returns_not_modified(site: tuple[Site, str], fast_fetch: FetchSettings) -> None:
+async def test_conditional_get_returns_not_modified(
+    site: tuple[Site, str], fast_fetch: FetchSettings, fake_clock: FakeClock
+) -> None:
     s, base = site
-    async with Fetcher(fast_fetch) as fetcher:
+    async with _fetcher(fast_fetch, fake_clock) as fetcher:
         first = await fetcher.fetch(f"{base}/listing", purpose="listing", allowed_hosts={host_of(base)})
         assert first.status == 200 and first.etag == '"v1"'
         second = await fetcher.fetch(
@@ -214,31 +275,31 @@ async def test_conditional_get_returns_not_modified(site: tuple[Site, str], fast
     assert second.not_modified and second.text == ""
 
 
-async def test_size_cap_stops_the_download(site: tuple[Site, str], fast_fetch: FetchSettings) -> None:
+async def test_size_cap_stops_the_download(site: tuple[Site, str], fast_fetch: FetchSettings, fake_clock: FakeClock) -> None:
     s, base = site
     records: list[FetchRecord] = []
-    async with Fetcher(fast_fetch, on_record=records.append) as fetcher:
+    async with _fetcher(fast_fetch, fake_clock, on_record=records.append) as fetcher:
         with pytest.raises(TooLarge):
             await fetcher.fetch(f"{base}/big", purpose="article", allowed_hosts={host_of(base)})
     assert _paths(s).count("/big") == 1  # not retried
     assert any(r.url.endswith("/big") and "exceeds" in (r.error or "") for r in records)
 
 
-async def test_timeout_is_retried_then_reported(site: tuple[Site, str], fast_fetch: FetchSettings) -> None:
+async def test_timeout_is_retried_then_reported(site: tuple[Site, str], fast_fetch: FetchSettings, fake_clock: FakeClock) -> None:
     s, base = site
-    settings = fast_fetch.model_copy(update={"read_timeout_s": 0.3, "max_retries": 1})
+    settings = fast_fetch.model_copy(update={"read_timeout_s": 0.1, "max_retries": 1})
     records: list[FetchRecord] = []
-    async with Fetcher(settings, on_record=records.append) as fetcher:
+    async with _fetcher(settings, fake_clock, on_record=records.append) as fetcher:
         with pytest.raises(RetriesExhausted, match="timeout"):
             await fetcher.fetch(f"{base}/slow", purpose="article", allowed_hosts={host_of(base)})
     assert _paths(s).count("/slow") == 2
     assert [r.error is not None for r in records if r.url.endswith("/slow")] == [True, True]
 
 
-async def test_redirects_only_within_allowed_hosts(site: tuple[Site, str], fast_fetch: FetchSettings) -> None:
+async def test_redirects_only_within_allowed_hosts(site: tuple[Site, str], fast_fetch: FetchSettings, fake_clock: FakeClock) -> None:
     s, base = site
     allowed = {host_of(base)}
-    async with Fetcher(fast_fetch) as fetcher:
+    async with _fetcher(fast_fetch, fake_clock) as fetcher:
         result = await fetcher.fetch(f"{base}/redirect?to=/page", purpose="article", allowed_hosts=allowed)
         assert result.final_url == f"{base}/page" and "Vĩnh Linh" in result.text
         with pytest.raises(OffsiteRedirect):
@@ -247,9 +308,9 @@ async def test_redirects_only_within_allowed_hosts(site: tuple[Site, str], fast_
             await fetcher.fetch(f"{base}/loop", purpose="article", allowed_hosts=allowed)
 
 
-async def test_wrong_charset_header_is_detected(site: tuple[Site, str], fast_fetch: FetchSettings) -> None:
+async def test_wrong_charset_header_is_detected(site: tuple[Site, str], fast_fetch: FetchSettings, fake_clock: FakeClock) -> None:
     s, base = site
-    async with Fetcher(fast_fetch) as fetcher:
+    async with _fetcher(fast_fetch, fake_clock) as fetcher:
         result = await fetcher.fetch(f"{base}/cp1258", purpose="article", allowed_hosts={host_of(base)})
     assert "Huyện ủy Vĩnh Linh làm việc với Đảng ủy xã" in result.text  # NFC, not mojibake
     assert result.encoding == "cp1258"
