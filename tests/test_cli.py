@@ -66,12 +66,14 @@ def test_group_help_lists_its_commands(group: str) -> None:
     for path in COMMANDS:
         if path.startswith(f"{group} "):
             name = path.split()[1]
-            assert any(line.lstrip("│ ").startswith(f"{name} ") for line in text.splitlines()), (group, name)
+            assert any(line.startswith(f"│ {name} ") for line in text.splitlines()), (group, name)
 
 
 def test_app_help_lists_each_command_in_its_commands_panel() -> None:
     text = _help()
     # The description names crawl, extract and digest too: look only at the Commands panel.
     panel = text[text.index("Commands") :]
-    listed = {line.lstrip("│ ").split(" ", 1)[0] for line in panel.splitlines() if line.startswith("│ ")}
+    # A command's row starts at the panel's edge; wrapped description lines are indented.
+    rows = [line for line in panel.splitlines() if line.startswith("│ ") and not line.startswith("│  ")]
+    listed = {row.removeprefix("│ ").split(" ", 1)[0] for row in rows}
     assert {path.split()[0] for path in COMMANDS} <= listed
