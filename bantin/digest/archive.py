@@ -12,10 +12,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-import jinja2
-
 from bantin.digest.model import DigestWeek
-from bantin.digest.render import RenderedDigest
+from bantin.digest.render import RenderedDigest, environment
 from bantin.digest.selection import district_key
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -76,25 +74,10 @@ def _entries(archive_dir: Path) -> list[dict[str, object]]:
     return sorted(entries, key=lambda m: (str(m["start"]), str(m["name"])), reverse=True)
 
 
-_INDEX = jinja2.Environment(autoescape=True).from_string(
-    """<!DOCTYPE html>
-<html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Lưu trữ bản tin</title>
-<link rel="alternate" type="application/atom+xml" href="feed.xml" title="Bản tin bantin">
-<style>body{font-family:Arial,Helvetica,sans-serif;max-width:640px;margin:0 auto;padding:16px;color:#1f2933}
-li{margin:6px 0}.muted{color:#52606d;font-size:13px}</style></head>
-<body><h1>Lưu trữ bản tin</h1><p><a href="feed.xml">Nguồn tin Atom</a></p>
-{% if entries %}<ul>{% for e in entries %}
-<li><a href="{{ e.name }}.html">{{ e.title }}</a> <span class="muted">{{ e.start }} – {{ e.end }} ·
-<a href="{{ e.name }}.txt">văn bản</a></span></li>{% endfor %}
-</ul>{% else %}<p>Chưa có bản tin nào.</p>{% endif %}</body></html>
-"""
-)
-
-
 def rebuild_index(archive_dir: Path, base_url: str | None = None) -> None:
+    """index.html (templates/archive_index.html) and feed.xml, from the folder's digests."""
     entries = _entries(archive_dir)
-    _write_atomic(archive_dir / "index.html", _INDEX.render(entries=entries))
+    _write_atomic(archive_dir / "index.html", environment().get_template("archive_index.html").render(entries=entries))
     _write_atomic(archive_dir / "feed.xml", atom_feed(entries, base_url or archive_dir.resolve().as_uri() + "/"))
 
 

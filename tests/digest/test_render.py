@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from bantin.digest.archive import write_digest
+from bantin.digest.archive import rebuild_index, write_digest
 from bantin.digest.model import DigestItem, DigestWeek
 from bantin.digest.render import TOPIC_LABELS, render
 from bantin.topics import TOPICS
@@ -96,3 +97,26 @@ def test_archive_index_and_atom_feed(tmp_path: Path) -> None:
         href = link.get("href") or ""
         assert href.startswith("file://") and Path(href.removeprefix("file://")).exists()
     assert len(ids) == 3
+
+
+def test_archive_index_page_lists_every_digest_with_its_period_and_text(tmp_path: Path) -> None:
+    rebuild_index(tmp_path)
+    empty = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert empty.startswith("<!DOCTYPE html>") and "<title>Lưu trữ bản tin</title>" in empty
+    assert "Chưa có bản tin nào." in empty and 'href="feed.xml"' in empty
+
+    write_digest(tmp_path, hostile_digest(), render(hostile_digest()))
+    # a digest archived by hand (or by an older bantin) whose title carries markup
+    (tmp_path / "2024-W26.html").write_text("<p>x</p>", encoding="utf-8")
+    meta = {"name": "2024-W26", "title": "<b>Tuần 26</b>", "start": "2024-06-24", "end": "2024-06-30",
+            "meetings": 0, "districts": [], "generated_at": "2024-07-01T00:00:00+00:00"}
+    (tmp_path / "2024-W26.json").write_text(json.dumps(meta), encoding="utf-8")
+    rebuild_index(tmp_path)
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "Chưa có bản tin nào." not in index
+    items = re.findall(r"<li>.*?</li>", index, re.S)
+    assert len(items) == 2 and "2024-W27" in items[0] and "2024-W26" in items[1]  # newest first
+    assert 'href="2024-W27.html"' in items[0] and 'href="2024-W27.txt"' in items[0]
+    assert "2024-07-01 – 2024-07-07" in items[0]
+    assert "&lt;b&gt;Tuần 26&lt;/b&gt;" in items[1] and "<b>" not in index
+
