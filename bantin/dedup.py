@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bantin.tones import fold
+
 NUM_PERM = 128
 SEED = 1
 SHINGLE_SYLLABLES = 3
@@ -33,7 +35,9 @@ THRESHOLD = 0.8
 # Fewer shingles than this and MinHash is noise (a two-line notice matches many others).
 MIN_SHINGLES_FOR_NEAR = 12
 
-SIGNATURE_VERSION = "bantin-minhash-v1"  # change it (and re-sign) if the scheme below changes
+# Change it (and re-sign) if the scheme below changes. v2: the tone placement of bantin.tones
+# ("uỷ", "hoà"; v1 kept "ủy", "hòa"), so content hashes and signatures of v1 differ.
+SIGNATURE_VERSION = "bantin-minhash-v2"
 BANDS, ROWS = 16, 8  # P(candidate) = 1-(1-s^8)^16: 0.95 at s=0.8, 0.06 at s=0.5
 _PRIME = np.uint64((1 << 61) - 1)
 _MAX_HASH = np.uint64((1 << 32) - 1)
@@ -74,22 +78,10 @@ def _sign(items: Iterable[bytes]) -> Signature:
 
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 
-# Old-style ("uỷ", "hoà") and new-style ("ủy", "hòa") tone placement are both in use, even in
-# one article: map the old style to the new one so a retyped copy hashes the same.
-_TONE_PLACEMENT = {}
-_MARKS = "\u0300\u0301\u0309\u0303\u0323"  # huyền, sắc, hỏi, ngã, nặng
-for _pair in ("oa", "oe", "uy"):
-    for _mark in _MARKS:
-        old = unicodedata.normalize("NFC", _pair[0] + _pair[1] + _mark)
-        new = unicodedata.normalize("NFC", _pair[0] + _mark + _pair[1])
-        _TONE_PLACEMENT[old] = new
-_TONE_RE = re.compile("|".join(map(re.escape, _TONE_PLACEMENT)))
-
-
 def normalise_text(text: str) -> str:
-    """Lowercase NFC text with one tone placement, no punctuation, single spaces."""
-    text = unicodedata.normalize("NFC", text).casefold()
-    text = _TONE_RE.sub(lambda m: _TONE_PLACEMENT[m.group(0)], text)
+    """Lowercase NFC text with one tone placement (bantin.tones: a retyped copy hashes the
+    same), no punctuation, single spaces."""
+    text = fold(text).casefold()
     return " ".join(_NON_WORD.sub(" ", text).split())
 
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from bantin.extract.layout import _BULLET, Layout
-from bantin.extract.textnorm import fold, rx
+from bantin.extract.textnorm import rx
+from bantin.tones import fold
 from bantin.topics import OTHER, Topic
 
 FLAGS = re.I

@@ -10,8 +10,9 @@ from bantin.extract import fields, labeller, places
 from bantin.extract.clauses import FIGURE, find_clauses, topic_of
 from bantin.extract.layout import analyse
 from bantin.extract.model import Clause, MeetingRecord, Person
-from bantin.extract.textnorm import NormText, fold, key, normalise
+from bantin.extract.textnorm import NormText, key, normalise
 from bantin.places import REORGANISATION
+from bantin.tones import fold
 
 # Bump on any change of the rules: stored records of older versions get re-extracted.
 EXTRACTOR_VERSION = "2026.12.03-1"

@@ -26,7 +26,8 @@ import numpy.typing as npt
 
 from bantin.extract import clauses as rules
 from bantin.extract.layout import Layout
-from bantin.extract.textnorm import fold, rx
+from bantin.extract.textnorm import rx
+from bantin.tones import fold
 
 MODEL_PATH = Path(__file__).with_name("clause_model.json")
 LABELS = ("other", "shortfall", "directive")

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from bantin.extract.textnorm import fold, key
+from bantin.extract.textnorm import key
+from bantin.tones import fold
 
 # Everything after these headings belongs to other stories.
 _CUT = re.compile(

@@ -1,8 +1,8 @@
 """Normalised view of an article's text with a map back to the original.
 
-Portals mix both tone-mark placements ("Huyện uỷ" / "Huyện ủy", "hoà" / "hòa") and
-some pages are not NFC. Every rule matches on one normalised string; every quote is
-cut from the original, so offsets in the output index the text as given.
+Portals mix both tone-mark placements ("Huyện uỷ" / "Huyện ủy", "hoà" / "hòa"; one is
+kept, by bantin.tones) and some pages are not NFC. Every rule matches on one normalised
+string; every quote is cut from the original, so offsets in the output index the text as given.
 """
 
 from __future__ import annotations
@@ -11,23 +11,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-# Old-style placement (mark on the first vowel) -> new style, as the gold scorer does.
-_TONE = {
-    "òa": "oà", "óa": "oá", "ỏa": "oả", "õa": "oã", "ọa": "oạ",
-    "òe": "oè", "óe": "oé", "ỏe": "oẻ", "õe": "oẽ", "ọe": "oẹ",
-    "ùy": "uỳ", "úy": "uý", "ủy": "uỷ", "ũy": "uỹ", "ụy": "uỵ",
-}
-for _k, _v in list(_TONE.items()):
-    _TONE[_k[0].upper() + _k[1]] = _v[0].upper() + _v[1]
-    _TONE[_k.upper()] = _v.upper()
+from bantin.tones import fold, place_tones
+
 _CLUSTER = re.compile(r".[\u0300-\u036f\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+", re.S)
-_TONE_RE = re.compile("|".join(sorted(_TONE, key=len, reverse=True)))
-
-
-def fold(s: str) -> str:
-    """NFC and one tone-mark placement; keeps case and length (for NFC input)."""
-    s = unicodedata.normalize("NFC", s)
-    return _TONE_RE.sub(lambda m: _TONE[m.group(0)], s)
 
 
 def rx(pattern: str, flags: int = re.I) -> re.Pattern[str]:
@@ -74,7 +60,7 @@ def _tail(original: str, i: int) -> int:
 def normalise(text: str) -> NormText:
     if unicodedata.is_normalized("NFC", text):
         # Fast path: the tone fold swaps characters two for two, so offsets are unchanged.
-        return NormText(text, _TONE_RE.sub(lambda m: _TONE[m.group(0)], text), None)
+        return NormText(text, place_tones(text), None)
     # Only base+combining-mark clusters change under NFC (Vietnamese NFD: U+0300-U+036F).
     out: list[str] = []
     index: list[int] = []
@@ -94,5 +80,4 @@ def normalise(text: str) -> NormText:
     if not unicodedata.is_normalized("NFC", norm):  # rare singletons (e.g. U+212B): give up on exact mapping
         norm = unicodedata.normalize("NFC", norm)
         index = [min(i, len(text) - 1) for i in range(len(norm))]
-    folded = _TONE_RE.sub(lambda m: _TONE[m.group(0)], norm)
-    return NormText(text, folded, index)
+    return NormText(text, place_tones(norm), index)

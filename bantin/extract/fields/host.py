@@ -8,7 +8,8 @@ from bantin.extract.fields.common import PLACE, Span, head_lines
 from bantin.extract.fields.people import TITLE_HEAD
 from bantin.extract.fields.placenames import TITLE_PLACE
 from bantin.extract.layout import Layout
-from bantin.extract.textnorm import fold, rx
+from bantin.extract.textnorm import rx
+from bantin.tones import fold
 
 ORG = r"(?:Huyện uỷ|Tỉnh uỷ|Thành uỷ|Thị uỷ|Đảng uỷ|Đảng bộ|UBND|HĐND|Uỷ ban nhân dân|Hội đồng nhân dân|Chi bộ|MTTQ)"
 BODY = re.compile(

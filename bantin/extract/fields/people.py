@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from bantin.extract.fields.common import CAPW, NAME
 from bantin.extract.layout import Layout
-from bantin.extract.textnorm import fold, key, rx
+from bantin.extract.textnorm import key, rx
+from bantin.tones import fold
 
 SURNAMES = {
     key(x)

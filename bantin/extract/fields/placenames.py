@@ -6,7 +6,8 @@ import re
 
 from bantin.extract.fields.common import PLACE
 from bantin.extract.layout import Layout, Line
-from bantin.extract.textnorm import fold, rx
+from bantin.extract.textnorm import rx
+from bantin.tones import fold
 
 TITLE_PLACE = re.compile(fold(rf"(?P<n>{PLACE})\s*:\s*"))
 _COMMUNE = re.compile(fold(rf"(?<![\w])(?i:xã|thị trấn|phường)\s+(?P<n>{PLACE})"))
