@@ -17,14 +17,29 @@ page of it in tests/pages/real/ (a test fails otherwise).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-# Headings that start the portal's "other stories" block: everything after them is not the article.
-RELATED_HEADINGS = re.compile(
-    r"^\s*(bài viết liên quan|tin liên quan|tin cùng chuyên mục|các tin khác|tin khác|bài viết khác"
-    r"|tin đã đưa|xem thêm|các bài viết khác|tin bài liên quan)\s*:?\s*$",
-    re.I,
+# Headings of a portal's "other stories" block (lower case), the one list of them: on an
+# article page the article ends before one (bantin/parse/article.py, and
+# bantin/extract/layout.py for a text that kept the page's chrome); on a listing page the
+# links of its box are other stories, not the listing (bantin/parse/listing.py).
+RELATED_HEADINGS: tuple[str, ...] = (
+    "tin liên quan", "bài viết liên quan", "tin bài liên quan", "tin tức liên quan", "bài liên quan",
+    "tin khác", "các tin khác", "bài viết khác", "các bài viết khác", "tin bài khác", "các bài khác",
+    "tin cùng chuyên mục", "tin đã đưa", "các tin đã đưa", "các bài đã đăng",
+    "tin mới", "tin mới hơn", "các tin mới hơn", "tin cũ hơn", "các tin cũ hơn",
+    "tin đọc nhiều", "bài đọc nhiều", "xem thêm", "related posts", "related articles",
 )
+
+
+def heading_line(phrases: Iterable[str]) -> re.Pattern[str]:
+    """A line that is one of `phrases` and nothing else (a colon or full stop after it allowed)."""
+    alternatives = "|".join(map(re.escape, sorted(phrases, key=len, reverse=True)))
+    return re.compile(rf"^\s*(?:{alternatives})\s*[:.]?\s*$", re.I)
+
+
+RELATED_HEADING = heading_line(RELATED_HEADINGS)
 
 # Chrome dropped from every page whatever the family: never article text.
 COMMON_DROP = (

@@ -17,15 +17,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from bantin.extract.textnorm import key
+from bantin.families import RELATED_HEADINGS
 from bantin.tones import fold
 
-# Everything after these headings belongs to other stories.
-_CUT = re.compile(
-    r"^\W*(?:bài viết liên quan|tin cùng chuyên mục|tin liên quan|các tin khác|tin khác|"
-    r"tin đã đưa|bài viết khác|các bài viết khác|tin bài liên quan|xem thêm|tin mới hơn|"
-    r"tin cũ hơn|bài đọc nhiều|tin đọc nhiều|related (?:posts|articles))\b",
-    re.I,
-)
+# Everything from a line opening with one of these headings belongs to other stories.
+_CUT = re.compile(fold(r"^\W*(?:" + "|".join(map(re.escape, RELATED_HEADINGS)) + r")\b"), re.I)
 _CHROME = re.compile(
     fold(
         r"^\W*(?:skip to (?:main )?content|chuyển đến nội dung|chi tiết\s*[-–|:]|trang chủ\b|in bài\b|"

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from bantin.families import COMMON_DROP, RELATED_HEADINGS, Family, get_family
+from bantin.families import COMMON_DROP, RELATED_HEADING, RELATED_HEADINGS, Family, get_family, heading_line
 from bantin.parse.blocks import Block, Page, chrome_node, main_container, segment
 from bantin.parse.dates import has_time, parse_vietnamese_date, refine_with_url
 from bantin.parse.text import PLACEHOLDER, clean, decompose_all, first, node_text
@@ -58,13 +58,7 @@ class ParsedArticle:
 # --- patterns ---------------------------------------------------------------------------------
 
 # Headings of the "other stories" block and of comment forms: the article ends before them.
-END_HEADINGS = re.compile(
-    r"^\s*(bài viết liên quan|tin liên quan|tin cùng chuyên mục|các tin khác|tin khác|bài viết khác|tin đã đưa"
-    r"|các tin đã đưa|tin mới hơn|tin cũ hơn|các tin cũ hơn|các tin mới hơn|tin mới|xem thêm|các bài viết khác"
-    r"|tin bài liên quan|tin bài khác|ý kiến bạn đọc|gửi ý kiến|bình luận|ý kiến của bạn|gửi bình luận"
-    r"|tin tức liên quan|bài liên quan|các bài đã đăng|các bài khác)\s*[:.]?\s*$",
-    re.I,
-)
+END_HEADINGS = heading_line((*RELATED_HEADINGS, "ý kiến bạn đọc", "ý kiến của bạn", "gửi ý kiến", "bình luận", "gửi bình luận"))
 # Lines of article meta or page tools, not text.
 META = re.compile(
     r"(lượt xem|lượt người xem|số lượt|bình luận|bản in|quay lại|in bài|gửi email|gửi bài|chia sẻ|lưu bài|"
@@ -234,7 +228,7 @@ def _title_candidate(block: Block, container_path: set[int], sites: set[str], li
     if not (8 <= len(text) <= 300) or _words(text) < 3 or block.link_density >= 0.5:
         return 0
     folded = text.casefold()
-    if folded in sites or folded in linked_before or END_HEADINGS.match(text) or RELATED_HEADINGS.match(text):
+    if folded in sites or folded in linked_before or END_HEADINGS.match(text):
         return 0
     if _is_date_line(text) or _is_meta_line(text):
         return 0
@@ -319,7 +313,7 @@ def _generic(tree: LexborHTMLParser, url: str) -> _Generic:
     for window in windows if out.published is None else []:
         for i in window:
             text = blocks[i].text
-            if END_HEADINGS.match(text) or RELATED_HEADINGS.match(text):
+            if END_HEADINGS.match(text):
                 break
             if len(text) <= 100 and (_is_date_line(text) or _is_meta_line(text)):
                 value = parse_vietnamese_date(text)
@@ -336,7 +330,7 @@ def _generic(tree: LexborHTMLParser, url: str) -> _Generic:
         text = block.text
         if out.title_index is not None and block.index <= out.title_index:
             continue
-        if END_HEADINGS.match(text) or RELATED_HEADINGS.match(text):
+        if END_HEADINGS.match(text):
             break
         if PLACEHOLDER.match(text) or text.casefold() == title_folded:
             continue
@@ -425,7 +419,7 @@ def _family_paragraphs(body: LexborNode) -> list[str]:
         text = block.text
         if not text or PLACEHOLDER.match(text):
             continue
-        if RELATED_HEADINGS.match(text):
+        if RELATED_HEADING.match(text):
             break  # the portal's list of other stories starts here
         out.append(text)
     return out

@@ -21,17 +21,15 @@ from urllib.parse import parse_qsl, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from bantin.families import get_family
+from bantin.families import RELATED_HEADINGS, get_family, heading_line
 from bantin.parse.blocks import SKIP_TAGS, chrome_node, segment
 from bantin.parse.dates import parse_vietnamese_date
 from bantin.parse.text import decompose_all, first, node_text
 from bantin.urls import canonicalize_url, host_of
 
-RELATED_LIST = re.compile(
-    r"^\s*(tin đã đưa|các tin đã đưa|tin liên quan|tin cùng chuyên mục|các tin khác|tin khác|bài viết liên quan"
-    r"|tin mới hơn|tin cũ hơn|các tin cũ hơn|các tin mới hơn|tin bài liên quan|bài viết khác)\s*:?\s*$",
-    re.I,
-)
+# "Tin mới" and "Xem thêm" on a listing page head or close the listing itself (a home
+# page's latest news, its "more" link): only the other headings mark other stories.
+RELATED_LIST = heading_line(h for h in RELATED_HEADINGS if h not in ("tin mới", "xem thêm"))
 NEXT_TEXT = re.compile(r"^\s*(trang\s+sau|trang\s+kế|tiếp|tiếp\s+theo|sau|next|›|»|>|>>|››|→)\s*[›»>]*\s*$", re.I)
 PREV_TEXT = re.compile(r"trước|previous|prev|‹|«|<|←|đầu|first|cuối|last", re.I)
 NOT_ARTICLE = re.compile(

@@ -85,6 +85,23 @@ def test_placeholders_and_related_blocks_are_dropped() -> None:
     ]
 
 
+@pytest.mark.parametrize("heading", ["Tin liên quan:", "Tin đọc nhiều", "Các bài khác", "Tin tức liên quan", "Xem thêm"])
+@pytest.mark.parametrize("family", ["php_static", None], ids=["family", "recognised"])
+def test_the_article_ends_at_any_other_stories_heading(heading: str, family: str | None) -> None:
+    lines = [
+        "Ngày 5/7/2024, Huyện ủy Hàm Yên tổ chức hội nghị sơ kết công tác 6 tháng đầu năm 2024 với các xã trên địa bàn.",
+        "Hội nghị đề nghị các xã tập trung thu ngân sách, đẩy nhanh tiến độ giải phóng mặt bằng các công trình trọng điểm.",
+        "Đồng chí Bí thư Huyện ủy yêu cầu các cấp ủy rà soát, hoàn thành các chỉ tiêu Nghị quyết đề ra trong năm 2024.",
+    ]
+    other = "Hội nghị Ban Chấp hành Đảng bộ huyện Lâm Bình lần thứ 15 đánh giá kết quả công tác quý III năm 2024."
+    html = f"""<html><body><h1>Huyện ủy Hàm Yên sơ kết công tác 6 tháng đầu năm 2024</h1><div id="noidung">
+      {"".join(f"<p>{line}</p>" for line in lines)}
+      <p><strong>{heading}</strong></p><p>{other}</p>
+    </div></body></html>"""
+    parsed = parse_article(html, "https://x.gov.vn/a.html", family)
+    assert parsed.paragraphs == lines
+
+
 def test_generic_fallback_takes_the_largest_text_block() -> None:
     body = "".join(f"<p>Đoạn văn số {i} của bài viết về hội nghị Huyện ủy, có đủ chữ để là nội dung.</p>" for i in range(5))
     html = f"""<html><head><title>Trang chủ</title></head><body>
