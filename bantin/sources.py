@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bantin import yamlfile
 from bantin.families import AUTO, FAMILIES
 from bantin.places import PlaceCodes, UnknownPlaceError, place_by_code, resolve_one, resolve_place, successor_province
 from bantin.urls import canonicalize_url, host_of
@@ -228,47 +228,6 @@ class SourcesError(ValueError):
         super().__init__("invalid sources file\n" + "\n".join(lines))
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that rejects a key written twice in one mapping (PyYAML keeps the last)."""
-
-
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (first on line {seen[key] + 1})", key_node.start_mark
-            )
-        seen[key] = key_node.start_mark.line
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _node_line(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
-    """Line (1-based) of the YAML node at a pydantic error location; the nearest parent when absent."""
-    node = root
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if key_node.value == part:
-                    # An unknown key is best reported on the key itself.
-                    node = value_node
-                    line = key_node.start_mark.line + 1
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
-
-
 def _describe(loc: tuple[int | str, ...], data: Any) -> str:
     out = ""
     entry = data
@@ -291,12 +250,9 @@ def _describe(loc: tuple[int | str, ...], data: Any) -> str:
 def parse_sources(text: str, path: Path) -> list[Source]:
     """Validate the text of a sources file; raise SourcesError naming file, line and field."""
     try:
-        root = yaml.compose(text, Loader=_UniqueKeyLoader)
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise SourcesError(path, [SourceIssue(line, "yaml", f"{exc.problem or exc}")]) from None
+        root, data = yamlfile.load(text)
+    except yamlfile.YamlSyntaxError as exc:
+        raise SourcesError(path, [SourceIssue(exc.line, "yaml", exc.problem)]) from None
     if not isinstance(data, dict):
         raise SourcesError(path, [SourceIssue(1, "sources", "the file must be a mapping with a 'sources' list")])
     try:
@@ -307,7 +263,7 @@ def parse_sources(text: str, path: Path) -> list[Source]:
             loc = tuple(err["loc"])
             # Errors raised by a model validator of an entry carry no field: say so plainly.
             message = err["msg"].removeprefix("Value error, ")
-            issues.append(SourceIssue(_node_line(root, loc), _describe(loc, data), message))
+            issues.append(SourceIssue(yamlfile.node_line(root, loc), _describe(loc, data), message))
         raise SourcesError(path, issues) from None
     issues = []
     first: dict[str, int] = {}
@@ -315,7 +271,7 @@ def parse_sources(text: str, path: Path) -> list[Source]:
         if source.id in first:
             issues.append(
                 SourceIssue(
-                    _node_line(root, ("sources", index, "id")),
+                    yamlfile.node_line(root, ("sources", index, "id")),
                     f"sources[{index}] (id={source.id}).id",
                     f"duplicate id {source.id!r} (also sources[{first[source.id]}])",
                 )
@@ -326,7 +282,7 @@ def parse_sources(text: str, path: Path) -> list[Source]:
         except _FieldError as exc:
             issues.append(
                 SourceIssue(
-                    _node_line(root, ("sources", index, exc.field)),
+                    yamlfile.node_line(root, ("sources", index, exc.field)),
                     f"sources[{index}] (id={source.id}).{exc.field}",
                     str(exc.error),
                 )
@@ -335,7 +291,7 @@ def parse_sources(text: str, path: Path) -> list[Source]:
             if host_of(url) not in source.hosts:
                 issues.append(
                     SourceIssue(
-                        _node_line(root, ("sources", index, "listing_urls", j)),
+                        yamlfile.node_line(root, ("sources", index, "listing_urls", j)),
                         f"sources[{index}] (id={source.id}).listing_urls[{j}]",
                         f"{url} is on host {host_of(url)!r}, neither base_url's host nor in allowed_hosts",
                     )

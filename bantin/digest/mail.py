@@ -11,11 +11,11 @@ from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bantin import yamlfile
 from bantin.digest.render import RenderedDigest
 from bantin.places import UnknownPlaceError, resolve_places
 from bantin.settings import SmtpSettings
@@ -91,12 +91,10 @@ def load_subscribers(path: Path) -> list[Subscriber]:
     except OSError as exc:
         raise SubscribersError(f"{path}: cannot read subscribers file ({exc.strerror})") from exc
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise SubscribersError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+        root, data = yamlfile.load(text)
+    except yamlfile.YamlSyntaxError as exc:
+        where = f"{path}:{exc.line}" if exc.line else str(path)
+        raise SubscribersError(f"{where}: not valid YAML: {exc.problem}") from exc
     try:
         return SubscribersFile.model_validate(data).subscribers
     except ValidationError as exc:
@@ -104,26 +102,8 @@ def load_subscribers(path: Path) -> list[Subscriber]:
         for error in exc.errors():
             loc = tuple(error["loc"])
             field = ".".join(str(p) for p in loc) or "(top level)"
-            problems.append(f"{path}:{_line_of(root, loc)}: {field}: {error['msg']}")
+            problems.append(f"{path}:{yamlfile.node_line(root, loc) or 1}: {field}: {error['msg']}")
         raise SubscribersError("invalid subscribers file:\n  " + "\n  ".join(problems)) from exc
-
-
-def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int:
-    """1-based line of the deepest YAML node on the path `loc` (pydantic's error location)."""
-    line = node.start_mark.line + 1 if node is not None else 1
-    for part in loc:
-        child = None
-        if isinstance(node, yaml.MappingNode):
-            child = next((v for k, v in node.value if k.value == part), None)
-            if child is None:  # a missing or unknown field: point at the mapping itself
-                key = next((k for k, _ in node.value if k.value == part), None)
-                child = key
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            child = node.value[part]
-        if child is None:
-            break
-        node, line = child, child.start_mark.line + 1
-    return line
 
 
 def default_unsubscribe(sender: str) -> str:
