@@ -21,5 +21,18 @@ app.command("extract")(extract.extract_command)
 app.command("digest")(digest.digest_command)
 app.command("demo")(demo.demo_command)
 
+
+
+def main() -> None:
+    """The console script: a setting bantin cannot use ends in exit 2 naming the variable."""
+    from bantin.settings import SettingsError
+
+    try:
+        app()
+    except SettingsError as exc:
+        typer.echo(f"error: bad setting: {exc}", err=True)
+        raise SystemExit(2) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -1,16 +1,24 @@
 """One settings object for the whole product, passed in as an argument.
 
 Defaults live here and are documented here; `Settings.from_env()` reads the few
-values that differ between a laptop, CI and a server. Components take a
-`Settings` (or the part they need) instead of reading the environment themselves.
+values that differ between a laptop, CI and a server (`ENVIRONMENT` lists them) and is
+the only place bantin reads the environment. Components take a `Settings` (or the part
+they need). Passwords are `SecretStr`: they print as '**********' in logs, reprs and
+Prefect parameters.
+
+A Prefect task receives plain values (ids, dates, flags) and reads `Settings.from_env()`
+itself; a Settings object is never a flow or task parameter (it holds secrets, and a
+parameter is stored on the server).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,7 +47,7 @@ class SmtpSettings(BaseModel):
     port: int = 587
     security: str = Field("starttls", description="starttls, ssl or none")
     username: str | None = None
-    password: str | None = None
+    password: SecretStr | None = None
     sender: str = "bantin <bantin@localhost>"
     timeout_s: float = 30.0
     # Name of a Prefect Secret block holding the password, read when `password` is unset.
@@ -57,6 +65,10 @@ class Settings(BaseModel):
     subscribers_file: Path = PROJECT_ROOT / "deploy" / "subscribers.yaml"
     timezone: str = "Asia/Ho_Chi_Minh"
     offline: bool = False
+    # Offline crawls reach this fixture server (`bantin fixtures serve`) instead of in-process portals.
+    fixtures_url: str | None = None
+    # Each portal's crawl runs inside the Prefect global concurrency limit "portal-<id>".
+    concurrency_limits: bool = False
     fetch: FetchSettings = FetchSettings()
     smtp: SmtpSettings = SmtpSettings()
 
@@ -75,31 +87,61 @@ class Settings(BaseModel):
         return self.data_dir / "digests"
 
     @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
-        env = os.environ
-        values: dict[str, object] = {}
-        if env.get("BANTIN_DATA_DIR"):
-            values["data_dir"] = Path(env["BANTIN_DATA_DIR"])
-        if env.get("BANTIN_DATABASE_URL"):
-            values["database_url"] = env["BANTIN_DATABASE_URL"]
-        if env.get("BANTIN_SOURCES"):
-            values["sources_file"] = Path(env["BANTIN_SOURCES"])
-        if env.get("BANTIN_SUBSCRIBERS"):
-            values["subscribers_file"] = Path(env["BANTIN_SUBSCRIBERS"])
-        if env.get("BANTIN_OFFLINE", "").lower() in {"1", "true", "yes"}:
-            values["offline"] = True
-        smtp = SmtpSettings(
-            host=env.get("BANTIN_SMTP_HOST") or None,
-            port=int(env.get("BANTIN_SMTP_PORT", "587")),
-            security=env.get("BANTIN_SMTP_SECURITY", "starttls"),
-            username=env.get("BANTIN_SMTP_USER") or None,
-            password=env.get("BANTIN_SMTP_PASSWORD") or None,
-            sender=env.get("BANTIN_SMTP_SENDER", SmtpSettings().sender),
-            timeout_s=float(env.get("BANTIN_SMTP_TIMEOUT", "30")),
-            password_secret_block=env.get("BANTIN_SMTP_SECRET_BLOCK") or None,
-            list_unsubscribe=env.get("BANTIN_LIST_UNSUBSCRIBE") or None,
-            ca_file=Path(env["BANTIN_SMTP_CA_FILE"]) if env.get("BANTIN_SMTP_CA_FILE") else None,
-        )
-        values["smtp"] = smtp
-        values.update(overrides)
-        return cls.model_validate(values)
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Settings from BANTIN_* variables (`ENVIRONMENT`), then `overrides`.
+
+        A bad value raises SettingsError naming the variable.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        source: dict[tuple[str, ...], str] = {}
+        for variable, path in ENVIRONMENT.items():
+            raw = env.get(variable, "")
+            if not raw:
+                continue
+            target = values
+            for key in path[:-1]:
+                target = target.setdefault(key, {})
+            target[path[-1]] = raw.lower() in {"1", "true", "yes"} if path in _FLAGS else raw
+            source[path] = variable
+        for key, value in overrides.items():
+            if isinstance(value, BaseModel):
+                value = value.model_dump()
+            values[key] = value
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = []
+            for error in exc.errors():
+                path = tuple(str(part) for part in error["loc"])
+                name = source.get(path, ".".join(path))
+                problems.append(f"{name}={env.get(name, '')!r}: {error['msg']}" if name in env else f"{name}: {error['msg']}")
+            raise SettingsError("; ".join(problems)) from None
+
+
+class SettingsError(ValueError):
+    """A setting (environment variable) has a value bantin cannot use; the message names it."""
+
+
+# The environment variables bantin reads, and the setting each one sets.
+ENVIRONMENT: dict[str, tuple[str, ...]] = {
+    "BANTIN_DATA_DIR": ("data_dir",),
+    "BANTIN_DATABASE_URL": ("database_url",),
+    "BANTIN_SOURCES": ("sources_file",),
+    "BANTIN_SUBSCRIBERS": ("subscribers_file",),
+    "BANTIN_TIMEZONE": ("timezone",),
+    "BANTIN_OFFLINE": ("offline",),
+    "BANTIN_FIXTURES_URL": ("fixtures_url",),
+    "BANTIN_CONCURRENCY_LIMITS": ("concurrency_limits",),
+    "BANTIN_SMTP_HOST": ("smtp", "host"),
+    "BANTIN_SMTP_PORT": ("smtp", "port"),
+    "BANTIN_SMTP_SECURITY": ("smtp", "security"),
+    "BANTIN_SMTP_USER": ("smtp", "username"),
+    "BANTIN_SMTP_PASSWORD": ("smtp", "password"),
+    "BANTIN_SMTP_SENDER": ("smtp", "sender"),
+    "BANTIN_SMTP_TIMEOUT": ("smtp", "timeout_s"),
+    "BANTIN_SMTP_SECRET_BLOCK": ("smtp", "password_secret_block"),
+    "BANTIN_LIST_UNSUBSCRIBE": ("smtp", "list_unsubscribe"),
+    "BANTIN_SMTP_CA_FILE": ("smtp", "ca_file"),
+}
+_FLAGS = {("offline",), ("concurrency_limits",)}

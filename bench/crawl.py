@@ -64,13 +64,13 @@ def wait_for(port: int, proc: subprocess.Popen[bytes], timeout: float = 120.0) -
 async def run(args: argparse.Namespace, base_url: str, data_dir: Path) -> dict[str, object]:
     from sqlalchemy import select
 
-    from bantin.crawl import crawl_sources
     from bantin.fetch import loopback_transport
     from bantin.fixtures.synthetic import generate_portals
+    from bantin.jobs.crawl import crawl_sources
+    from bantin.jobs.db import database
     from bantin.settings import FetchSettings, Settings
     from bantin.sources import Source
     from storage.models import FetchLog
-    from storage.session import session_factory
 
     _, entries = generate_portals(args.portals, args.articles)
     sources = [Source.model_validate({k: v for k, v in e.items() if k != "politeness"}) for e in entries]
@@ -90,7 +90,7 @@ async def run(args: argparse.Namespace, base_url: str, data_dir: Path) -> dict[s
     )
     wall = time.monotonic() - started
     cpu = time.process_time() - cpu_started
-    with session_factory(settings)() as session:
+    with database(settings)() as session:
         rows = session.execute(
             select(FetchLog.host, FetchLog.purpose, FetchLog.status, FetchLog.error).where(FetchLog.run_id == run_id)
         ).all()

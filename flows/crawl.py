@@ -3,9 +3,9 @@
     crawl_portals(sources=None, offline=False, max_pages=None, use_concurrency_limits=None)
 
 Portals run in parallel on a thread pool bounded by FetchSettings.max_portals_in_parallel;
-each task crawls one portal with bantin.crawl.crawl_portal and is retried (I/O) when the
+each task crawls one portal (bantin.jobs.crawl.crawl_one) and is retried (I/O) when the
 portal could not be listed at all. With `use_concurrency_limits` (or
-BANTIN_CONCURRENCY_LIMITS=1) each portal runs inside the Prefect global concurrency limit
+BANTIN_CONCURRENCY_LIMITS=1, Settings.concurrency_limits) each portal runs inside the Prefect global concurrency limit
 "portal-<id>" (strict: the limit must exist), so two deployments never hit one portal at
 once. The run leaves a table artifact "crawl-report" (per portal: listing requests, 304s,
 new articles, duplicates, errors) and a crawl_runs row.
@@ -13,22 +13,29 @@ new articles, duplicates, errors) and a crawl_runs row.
 
 from __future__ import annotations
 
-import os
+import datetime as dt
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 
-from bantin.crawl import PortalReport, configure_fetcher, crawl_portal, get_store, make_transport, run_label
-from bantin.fetch import Fetcher
+from bantin.crawl import PortalReport
+from bantin.jobs.crawl import crawl_one, finish_run, start_run
 from bantin.settings import Settings
 from bantin.sources import Source, load_sources
 from flows.runners import portal_thread_pool
 
 TASK_RETRIES = 2
 TASK_RETRY_DELAYS_S: list[float] = [30, 120]
+
+
+def run_label(now: dt.datetime | None = None) -> str:
+    """'crawl 2026-11-23 06:00' in local time: the flow run name."""
+    zone = ZoneInfo(Settings.from_env().timezone)
+    return f"crawl {(now or dt.datetime.now(dt.UTC)).astimezone(zone):%Y-%m-%d %H:%M}"
 
 
 class PortalUnreachable(RuntimeError):
@@ -51,16 +58,13 @@ async def crawl_portal_task(
 ) -> dict[str, Any]:
     # Settings come from the environment here, not as a parameter: they hold secrets (SMTP).
     settings = Settings.from_env()
-    store = get_store(settings)
-    async with Fetcher(settings.fetch, transport=make_transport(settings, offline)) as fetcher:
-        configure_fetcher(fetcher, [source])
-        if use_concurrency_limits:
-            from prefect.concurrency.asyncio import concurrency
+    if use_concurrency_limits:
+        from prefect.concurrency.asyncio import concurrency
 
-            async with concurrency(source.concurrency_limit_name, occupy=1, strict=True):
-                report = await crawl_portal(source, fetcher=fetcher, store=store, run_id=run_id, max_pages=max_pages)
-        else:
-            report = await crawl_portal(source, fetcher=fetcher, store=store, run_id=run_id, max_pages=max_pages)
+        async with concurrency(source.concurrency_limit_name, occupy=1, strict=True):
+            report = await crawl_one(source, settings, run_id=run_id, offline=offline, max_pages=max_pages)
+    else:
+        report = await crawl_one(source, settings, run_id=run_id, offline=offline, max_pages=max_pages)
     if report.unreachable:
         raise PortalUnreachable(f"{source.id}: " + "; ".join(report.errors[:3]))
     return report.as_dict()
@@ -104,14 +108,12 @@ def crawl_portals(
     """
     from prefect.runtime import flow_run
 
-    from bantin.crawl import finish_run, start_run
-
     logger = get_run_logger()
     settings = Settings.from_env()
     if offline:
         settings = settings.model_copy(update={"offline": True})
     if use_concurrency_limits is None:
-        use_concurrency_limits = os.environ.get("BANTIN_CONCURRENCY_LIMITS", "").lower() in {"1", "true", "yes"}
+        use_concurrency_limits = settings.concurrency_limits
     # Bad configuration fails here, before any request (SourcesError names file and line).
     selected = load_sources(settings.sources_file, only=sources)
     run_id = start_run(settings, selected, flow_run_id=str(flow_run.id) if flow_run.id else None)
@@ -138,7 +140,7 @@ def crawl_portals(
             logger.warning("portal %s failed: %s", source.id, exc)
             failed = PortalReport(source.id, generic=source.generic, errors=[str(exc)])
             reports.append(failed.as_dict())
-    finish_run(settings, run_id, [_as_report(r) for r in reports])
+    finish_run(settings, run_id, [PortalReport.from_dict(r) for r in reports])
     rows = _report_rows(reports)
     create_table_artifact(table=rows, key="crawl-report", description=f"Crawl run {run_id}: per-portal results")
     total_new = sum(r["new_articles"] for r in reports)
@@ -153,23 +155,6 @@ def crawl_portals(
     )
     logger.info("crawl run %s: %s new articles, portals with errors: %s", run_id, total_new, failed_portals or "none")
     return {"run_id": run_id, "new_articles": total_new, "portals": reports}
-
-
-def _as_report(d: dict[str, Any]) -> PortalReport:
-    return PortalReport(
-        portal_id=d["portal"],
-        listing_requests=d["listing_requests"],
-        not_modified=d["not_modified"],
-        article_requests=d["article_requests"],
-        new_articles=d["new_articles"],
-        duplicates=d["duplicates"],
-        skipped=d["skipped"],
-        errors=list(d["errors"]),
-        warnings=list(d["warnings"]),
-        generic=d["generic"],
-        duration_s=d["duration_s"],
-        incomplete_listings=list(d.get("incomplete_listings", [])),
-    )
 
 
 if __name__ == "__main__":

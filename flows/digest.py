@@ -15,12 +15,13 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from bantin.digest.archive import ArchivedDigest
-from bantin.digest.delivery import DeliveryResult
+from bantin.digest.delivery import DeliveryOutcome, DeliveryResult
 from bantin.digest.mail import Subscriber, load_subscribers
 from bantin.digest.model import DigestWeek
-from bantin.digest.pipeline import RangeRows, archive, check_parameters, deliver_one, digest_for, load_range
 from bantin.digest.selection import resolve_range
+from bantin.jobs.digest import RangeRows, archive, check_parameters, deliver_one, digest_for, load_range
 from bantin.settings import Settings
+from flows.secrets import smtp_password
 
 SMTP_RETRIES = 3
 SMTP_RETRY_DELAYS_S: list[float] = [30, 120, 600]
@@ -36,20 +37,25 @@ def _run_name() -> str:
 
 
 @task(name="load digest rows", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
-def load_rows(settings: Settings, week: str | None, start: dt.date | None, end: dt.date | None) -> RangeRows:
+def load_rows(week: str | None, start: dt.date | None, end: dt.date | None) -> RangeRows:
+    # Tasks read the settings themselves: a Settings parameter would be stored on the server.
+    settings = Settings.from_env()
     return load_range(settings, resolve_range(week, start, end, timezone=settings.timezone))
 
 
 @task(name="archive digest", cache_policy=NO_CACHE)
-def archive_digest(rows: RangeRows, settings: Settings, districts: list[str]) -> tuple[DigestWeek, ArchivedDigest]:
+def archive_digest(rows: RangeRows, districts: list[str]) -> tuple[DigestWeek, ArchivedDigest]:
+    settings = Settings.from_env()
     digest = digest_for(rows, settings, districts)
     return digest, archive(digest, settings)
 
 
 @task(name="mail digest", retries=SMTP_RETRIES, retry_delay_seconds=SMTP_RETRY_DELAYS_S, cache_policy=NO_CACHE)
-def mail_digest(rows: RangeRows, settings: Settings, subscriber: Subscriber, dry_run: bool) -> DeliveryResult:
+def mail_digest(rows: RangeRows, subscriber: Subscriber, dry_run: bool) -> DeliveryResult:
     # A failure is recorded in the ledger before it is raised; the retry claims the row again.
-    return deliver_one(rows, settings, subscriber, dry_run=dry_run)
+    settings = Settings.from_env()
+    password = None if dry_run or not settings.smtp.host else smtp_password(settings.smtp)
+    return deliver_one(rows, settings, subscriber, dry_run=dry_run, password=password)
 
 
 def _artifact(digest: DigestWeek, archived: ArchivedDigest, deliveries: list[DeliveryResult]) -> str:
@@ -83,8 +89,8 @@ def weekly_digest(
     logger = get_run_logger()
     settings = Settings.from_env()
     check_parameters(districts or (), send, dry_run)
-    rows = load_rows(settings, week, start, end)
-    digest, archived = archive_digest(rows, settings, districts or [])
+    rows = load_rows(week, start, end)
+    digest, archived = archive_digest(rows, districts or [])
     logger.info("%s: %d meetings, written to %s", digest.label, digest.meeting_count, archived.html_path)
     results: list[DeliveryResult] = []
     if send or dry_run:
@@ -93,13 +99,13 @@ def weekly_digest(
             retries=smtp_retries,
             retry_delay_seconds=SMTP_RETRY_DELAYS_S if smtp_retry_delay_s is None else smtp_retry_delay_s,
         )
-        futures = [mailer.submit(rows, settings, s, dry_run) for s in subscribers]
+        futures = [mailer.submit(rows, s, dry_run) for s in subscribers]
         for subscriber, future in zip(subscribers, futures, strict=True):
             state = future.wait() or future.state
             if state.is_completed():
                 results.append(future.result())
             else:  # retries exhausted: recorded as failed in the ledger, retried next run
-                results.append(DeliveryResult(subscriber.email, "failed", error=str(state.message)))
+                results.append(DeliveryResult(subscriber.email, DeliveryOutcome.FAILED, error=str(state.message)))
     for r in results:
         logger.info("mail %s", r.describe())
     create_markdown_artifact(

@@ -22,6 +22,8 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from bantin.extract import EXTRACTOR_VERSION
+from bantin.jobs.extract import extract_stored, pending_articles
 from bantin.settings import Settings
 
 BATCH_RETRIES = 2
@@ -29,32 +31,22 @@ BATCH_RETRY_DELAYS_S: list[float] = [10, 60]
 
 
 @task(name="extract-batch", retries=BATCH_RETRIES, retry_delay_seconds=BATCH_RETRY_DELAYS_S, cache_policy=NO_CACHE)
-def extract_batch(article_ids: list[int], settings: Settings, from_snapshots: bool, force: bool) -> dict[str, Any]:
-    from bantin.jobs.extract import extract_articles, load_articles
-    from storage.session import session_factory
-
-    with session_factory(settings).begin() as session:
-        # Loaded here rather than passed in: task parameters stay small (ids only).
-        batch = load_articles(session, article_ids)
-        counts = extract_articles(session, batch, settings, from_snapshots=from_snapshots)
+def extract_batch(article_ids: list[int], from_snapshots: bool) -> dict[str, Any]:
+    # Articles are loaded here rather than passed in: task parameters stay small (ids only).
+    counts = extract_stored(Settings.from_env(), article_ids, from_snapshots=from_snapshots)
     logger = get_run_logger()
     for error in counts["errors"]:
         logger.warning(error)
     return counts
 
 
-def _run(settings: Settings, batch_size: int, since: dt.date | None, force: bool, from_snapshots: bool) -> dict[str, Any]:
-    from bantin.extract import EXTRACTOR_VERSION
-    from bantin.jobs.extract import articles_to_do
-    from storage.session import session_factory
-
+def _run(batch_size: int, since: dt.date | None, force: bool, from_snapshots: bool) -> dict[str, Any]:
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    with session_factory(settings)() as session:
-        ids = articles_to_do(session, since=since, force=force)
+    ids = pending_articles(Settings.from_env(), since=since, force=force)
     total: dict[str, Any] = {"version": EXTRACTOR_VERSION, "articles": 0, "meetings": 0, "reparsed": 0, "errors": [], "batches": 0}
     for i in range(0, len(ids), batch_size):
-        counts = extract_batch(ids[i : i + batch_size], settings, from_snapshots, force)
+        counts = extract_batch(ids[i : i + batch_size], from_snapshots)
         total["batches"] += 1
         for k in ("articles", "meetings", "reparsed"):
             total[k] += counts[k]
@@ -72,7 +64,7 @@ def _run(settings: Settings, batch_size: int, since: dt.date | None, force: bool
 
 
 def _local_now() -> str:
-    return dt.datetime.now(ZoneInfo(Settings().timezone)).strftime("%Y-%m-%d %H:%M")
+    return dt.datetime.now(ZoneInfo(Settings.from_env().timezone)).strftime("%Y-%m-%d %H:%M")
 
 
 def _extract_run_name() -> str:
@@ -85,12 +77,12 @@ def _reextract_run_name() -> str:
 
 
 @flow(name="extract-new", flow_run_name=_extract_run_name)
-def extract_new(batch_size: int = 200, settings: Settings | None = None) -> dict[str, Any]:
+def extract_new(batch_size: int = 200) -> dict[str, Any]:
     """Extract every stored article that has no record of the current extractor version."""
-    return _run(settings or Settings.from_env(), batch_size, None, force=False, from_snapshots=False)
+    return _run(batch_size, None, force=False, from_snapshots=False)
 
 
 @flow(name="reextract", flow_run_name=_reextract_run_name)
-def reextract(since: dt.date | None = None, batch_size: int = 200, settings: Settings | None = None) -> dict[str, Any]:
+def reextract(since: dt.date | None = None, batch_size: int = 200) -> dict[str, Any]:
     """Re-parse stored snapshots and re-extract with the current version, replacing older records."""
-    return _run(settings or Settings.from_env(), batch_size, since, force=True, from_snapshots=True)
+    return _run(batch_size, since, force=True, from_snapshots=True)

@@ -22,7 +22,6 @@ why it calls that flow's body (`.fn`) inside its own run instead of nesting a se
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from typing import Any
 
@@ -44,7 +43,7 @@ def _scheduled_label(prefix: str) -> str:
     from prefect.runtime import flow_run
 
     when = flow_run.scheduled_start_time or dt.datetime.now(dt.UTC)
-    local = when.astimezone(ZoneInfo(Settings().timezone))
+    local = when.astimezone(ZoneInfo(Settings.from_env().timezone))
     return f"{prefix} {local:%Y-%m-%d %H:%M}"
 
 
@@ -183,4 +182,4 @@ def crawl_portals(
 
 
 if __name__ == "__main__":
-    crawl_portals(offline=os.environ.get("BANTIN_OFFLINE", "") == "1")
+    crawl_portals(offline=Settings.from_env().offline)

@@ -6,22 +6,19 @@ Prefect or by hand) inserts nothing twice. Inserts use the dialect's
 one row, on SQLite and on PostgreSQL alike.
 
 Functions take a Session and never commit: the caller owns the transaction
-(``with session_factory(settings).begin() as session: ...``).
+(``with session_factory(url).begin() as session: ...``; bantin.jobs.db.database(settings)).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import re
-import unicodedata
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -64,44 +61,18 @@ def dialect_insert(session: Session, table: Table | type[Base]) -> UpsertInsert:
     raise StorageInputError(f"unsupported database dialect {name!r}")
 
 
-# --- URLs and hashes -------------------------------------------------------------------
+# --- URLs ------------------------------------------------------------------------------
 
-# Characters left as they are when percent-encoding a path or query (RFC 3986 reserved and
-# unreserved, plus "%" so existing escapes survive).
-_SAFE = "/:@!$&'()*+,;=-._~%?"
-_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
+# Article and snapshot URLs are stored and looked up as the caller gives them: the caller
+# (bantin's crawl job) canonicalises them with bantin.urls.canonicalize_url, the one
+# definition of "the same page". Storage only refuses what cannot be a page address.
 
 
-def canonical_url(url: str) -> str:
-    """The form under which an article URL is stored and looked up.
-
-    Only changes that can never merge two different pages: scheme and host lower-cased,
-    default port and fragment dropped, Vietnamese characters percent-encoded (portals
-    link the same page both ways), escapes upper-cased, empty path -> "/".
-    """
-    url = url.strip()
+def _absolute(url: str, where: str) -> str:
     parts = urlsplit(url)
-    if not parts.scheme or not parts.netloc:
-        raise StorageInputError(f"url {url!r}: not an absolute http(s) URL")
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    port = parts.port
-    netloc = host
-    if parts.username:
-        netloc = f"{parts.username}@{netloc}"
-    if port is not None and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
-        netloc = f"{netloc}:{port}"
-    path = unicodedata.normalize("NFC", parts.path) or "/"
-    query = unicodedata.normalize("NFC", parts.query)
-    path = _ESCAPE.sub(lambda m: m.group(0).upper(), quote(path, safe=_SAFE))
-    query = _ESCAPE.sub(lambda m: m.group(0).upper(), quote(query, safe=_SAFE))
-    return urlunsplit((scheme, netloc, path, query, ""))
-
-
-def content_hash(text: str) -> str:
-    """sha256 of the text with Unicode (NFC) and white space normalised: exact duplicates."""
-    normalised = " ".join(unicodedata.normalize("NFC", text).split())
-    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise StorageInputError(f"{where}: {url!r} is not an absolute http(s) URL")
+    return url
 
 
 # --- Portals ---------------------------------------------------------------------------
@@ -153,7 +124,7 @@ def upsert_portals(session: Session, sources: Iterable[object]) -> int:
 
 @dataclass(slots=True)
 class NewArticle:
-    """An article as the crawler parsed it. `url` is canonicalised on insert."""
+    """An article as the crawler parsed it: `url` canonical, `content_hash` bantin.dedup's."""
 
     portal_id: str
     url: str
@@ -162,10 +133,10 @@ class NewArticle:
     published_at: dt.datetime | None = None  # aware; naive datetimes are refused
     byline: str | None = None
     captions: list[str] = field(default_factory=list)
-    content_hash: str | None = None  # computed from `text` when None
     minhash: bytes | None = None  # bantin.dedup signature: 128 x uint32 bytes
     first_seen_at: dt.datetime | None = None  # now when None
     duplicate_of: int | None = None
+    content_hash: str = field(kw_only=True)  # bantin.dedup.content_hash(text): one definition of "same text"
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,21 +156,21 @@ def _article_row(article: NewArticle, now: dt.datetime, index: int) -> dict[str,
         raise StorageInputError(f"{where}.portal_id: empty")
     return {
         "portal_id": article.portal_id,
-        "url": canonical_url(article.url),
+        "url": _absolute(article.url, where),
         "title": article.title,
         "text": article.text,
         "published_at": article.published_at,
         "first_seen_at": article.first_seen_at or now,
         "byline": article.byline,
         "captions": list(article.captions),
-        "content_hash": article.content_hash or content_hash(article.text),
+        "content_hash": article.content_hash,
         "minhash": article.minhash,
         "duplicate_of": article.duplicate_of,
     }
 
 
 def insert_articles_reporting(session: Session, articles: Sequence[NewArticle]) -> list[InsertedArticle]:
-    """Insert the articles whose canonical URL is new; one result per input, in order.
+    """Insert the articles whose URL is new; one result per input, in order.
 
     An article whose URL is already stored is left as it is (first sighting wins).
     Repeating the call, or racing another process on the same URLs, is harmless.
@@ -226,7 +197,7 @@ def insert_articles_reporting(session: Session, articles: Sequence[NewArticle]) 
 
 
 def insert_articles(session: Session, articles: Sequence[NewArticle]) -> list[int]:
-    """Insert new articles (idempotent on canonical URL); the id of each input, in order."""
+    """Insert new articles (idempotent on URL); the id of each input, in order."""
     return [result.id for result in insert_articles_reporting(session, articles)]
 
 
@@ -238,75 +209,8 @@ def _ids_by_url(session: Session, urls: Sequence[str]) -> dict[str, int]:
 
 
 def known_urls(session: Session, urls: Iterable[str]) -> set[str]:
-    """The subset of `urls` (as given) already stored as articles, compared canonically."""
-    by_canonical: dict[str, list[str]] = {}
-    for url in urls:
-        try:
-            by_canonical.setdefault(canonical_url(url), []).append(url)
-        except StorageInputError:
-            continue  # not an absolute URL: cannot be stored, so not known
-    found = _ids_by_url(session, list(by_canonical))
-    return {given for canonical in found for given in by_canonical[canonical]}
-
-
-def article_ids_by_content_hash(session: Session, hashes: Iterable[str]) -> dict[str, int]:
-    """For exact-duplicate detection: content hash -> id of the earliest stored original."""
-    wanted = list(dict.fromkeys(hashes))
-    result: dict[str, int] = {}
-    for chunk in _chunks(wanted):
-        stmt = (
-            select(Article.content_hash, func.min(Article.id))
-            .where(Article.content_hash.in_(chunk), Article.duplicate_of.is_(None))
-            .group_by(Article.content_hash)
-        )
-        result.update((digest, id_) for digest, id_ in session.execute(stmt))
-    return result
-
-
-@dataclass(frozen=True, slots=True)
-class MinhashCandidate:
-    id: int
-    portal_id: str
-    url: str
-    title: str
-    published_at: dt.datetime | None
-    content_hash: str
-    minhash: bytes
-
-
-def minhash_candidates(
-    session: Session,
-    *,
-    since: dt.datetime | None = None,
-    portal_ids: Iterable[str] | None = None,
-    exclude_ids: Iterable[int] = (),
-) -> list[MinhashCandidate]:
-    """Stored originals (not themselves duplicates) that have a MinHash signature.
-
-    The crawler loads these into an LSH index to find near-duplicates of new articles
-    across runs and portals. `since` bounds by first sighting (aware datetime).
-    """
-    stmt = select(
-        Article.id,
-        Article.portal_id,
-        Article.url,
-        Article.title,
-        Article.published_at,
-        Article.content_hash,
-        Article.minhash,
-    ).where(Article.minhash.is_not(None), Article.duplicate_of.is_(None))
-    if since is not None:
-        if since.tzinfo is None:
-            raise StorageInputError(f"since: naive datetime {since!r}; give a timezone")
-        stmt = stmt.where(Article.first_seen_at >= since)
-    if portal_ids is not None:
-        stmt = stmt.where(Article.portal_id.in_(list(portal_ids)))
-    excluded = set(exclude_ids)
-    return [
-        MinhashCandidate(*row)
-        for row in session.execute(stmt.order_by(Article.id))
-        if row[0] not in excluded
-    ]
+    """The subset of `urls` already stored as articles."""
+    return set(_ids_by_url(session, list(dict.fromkeys(urls))))
 
 
 class ArticleNotFound(LookupError):
@@ -356,58 +260,54 @@ class StoredSnapshot:
     body: bytes  # decompressed
 
 
-def save_snapshot(
-    session: Session,
-    url: str,
-    body: bytes,
-    *,
-    status: int = 200,
-    content_type: str | None = None,
-    encoding: str | None = None,
-    article_id: int | None = None,
-    fetched_at: dt.datetime | None = None,
-) -> int:
-    """Keep the raw page (zlib-compressed); idempotent on (canonical url, sha256 of body).
+@dataclass(frozen=True, slots=True)
+class NewSnapshot:
+    """A raw page as fetched, already compressed by the crawler (it keeps a few KB per page)."""
 
-    Returns the snapshot's id. Saving the same bytes again only attaches `article_id`
-    when the stored snapshot had none.
+    url: str  # canonical, like NewArticle.url
+    sha256: str  # of the uncompressed body
+    body_zlib: bytes
+    status: int = 200
+    content_type: str | None = None
+    encoding: str | None = None
+
+
+def save_snapshots(
+    session: Session, snapshots: Sequence[tuple[NewSnapshot, int | None]], *, fetched_at: dt.datetime | None = None
+) -> int:
+    """Keep raw pages: (snapshot, article id or None) pairs, one statement for the batch.
+
+    Idempotent on (url, sha256 of the body): saving the same bytes again changes nothing.
     """
-    if not isinstance(body, bytes | bytearray | memoryview):
-        raise StorageInputError(f"save_snapshot({url!r}): body must be bytes, got {type(body).__name__}")
     if fetched_at is not None and fetched_at.tzinfo is None:
-        raise StorageInputError(f"save_snapshot({url!r}): fetched_at is naive; give a timezone")
-    raw = bytes(body)
-    canonical = canonical_url(url)
-    digest = hashlib.sha256(raw).hexdigest()
-    stmt = dialect_insert(session, PageSnapshot).on_conflict_do_nothing(
-        index_elements=["url", "sha256"]
-    )
-    session.execute(
-        stmt,
-        {
-            "url": canonical,
-            "sha256": digest,
-            "body_zlib": zlib.compress(raw, 6),
-            "status": status,
-            "content_type": content_type,
-            "encoding": encoding,
-            "article_id": article_id,
-            "fetched_at": fetched_at or utcnow(),
-        },
-    )
-    snapshot_id, stored_article = session.execute(
-        select(PageSnapshot.id, PageSnapshot.article_id).where(
-            PageSnapshot.url == canonical, PageSnapshot.sha256 == digest
+        raise StorageInputError("save_snapshots: fetched_at is naive; give a timezone")
+    now = fetched_at or utcnow()
+    values: dict[tuple[str, str], dict[str, Any]] = {}
+    for snapshot, article_id in snapshots:
+        values.setdefault(
+            (_absolute(snapshot.url, "snapshot"), snapshot.sha256),
+            {
+                "url": snapshot.url,
+                "sha256": snapshot.sha256,
+                "body_zlib": snapshot.body_zlib,
+                "status": snapshot.status,
+                "content_type": snapshot.content_type,
+                "encoding": snapshot.encoding,
+                "article_id": article_id,
+                "fetched_at": now,
+            },
         )
-    ).one()
-    if article_id is not None and stored_article is None:
-        session.execute(update(_snapshots).where(_snapshots.c.id == snapshot_id).values(article_id=article_id))
-    return int(snapshot_id)
+    if values:
+        stmt = dialect_insert(session, PageSnapshot).on_conflict_do_nothing(
+            index_elements=[PageSnapshot.url, PageSnapshot.sha256]
+        )
+        session.execute(stmt, list(values.values()))
+    return len(values)
 
 
 def load_snapshot(session: Session, url: str, *, sha256: str | None = None) -> StoredSnapshot | None:
     """The newest snapshot of `url` (or the one with body hash `sha256`), decompressed."""
-    stmt = select(PageSnapshot).where(PageSnapshot.url == canonical_url(url))
+    stmt = select(PageSnapshot).where(PageSnapshot.url == url)
     if sha256 is not None:
         stmt = stmt.where(PageSnapshot.sha256 == sha256)
     snapshot = session.execute(

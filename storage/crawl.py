@@ -7,19 +7,14 @@ storage.articles.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import zlib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from storage.articles import canonical_url, dialect_insert
-from storage.models import Article, CrawlRun, FetchLog, HttpCacheEntry, PageSnapshot, utcnow
-
-REFUSED_PREFIX = "refused:"
+from storage.articles import dialect_insert
+from storage.models import Article, CrawlRun, FetchLog, HttpCacheEntry, ListingState, utcnow
 
 
 class FetchRecordLike(Protocol):
@@ -58,24 +53,31 @@ def finish_run(session: Session, run_id: int, stats: dict[str, Any]) -> None:
     session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(finished_at=utcnow(), stats=stats))
 
 
-def get_run(session: Session, run_id: int) -> CrawlRun | None:
-    return session.get(CrawlRun, run_id)
+def incomplete_listings(session: Session, portal_id: str) -> list[str]:
+    """Listings of the portal whose last walk broke off (a page failed): see ListingState."""
+    stmt = select(ListingState.listing_url).where(
+        ListingState.portal_id == portal_id, ListingState.incomplete.is_(True)
+    )
+    return list(session.execute(stmt.order_by(ListingState.listing_url)).scalars())
 
 
-def incomplete_listings(session: Session, portal_id: str, lookback: int = 50) -> list[str]:
-    """Listings whose walk broke off (a page failed) in the portal's last finished run.
-
-    The next run walks them past already-known pages, so articles listed below the failed
-    page are not lost behind "stop at the first page without new URLs".
-    """
-    runs = session.execute(
-        select(CrawlRun.stats).where(CrawlRun.finished_at.is_not(None)).order_by(CrawlRun.id.desc()).limit(lookback)
-    ).scalars()
-    for stats in runs:
-        for portal in (stats or {}).get("portals", []):
-            if portal.get("portal") == portal_id:
-                return list(portal.get("incomplete_listings", []))
-    return []
+def save_listing_state(session: Session, portal_id: str, walked: Mapping[str, bool]) -> None:
+    """Record, per listing URL walked in this crawl, whether its walk broke off."""
+    if not walked:
+        return
+    now = utcnow()
+    stmt = dialect_insert(session, ListingState)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[ListingState.portal_id, ListingState.listing_url],
+        set_={"incomplete": stmt.excluded.incomplete, "updated_at": stmt.excluded.updated_at},
+    )
+    session.execute(
+        stmt,
+        [
+            {"portal_id": portal_id, "listing_url": url, "incomplete": incomplete, "updated_at": now}
+            for url, incomplete in walked.items()
+        ],
+    )
 
 
 # --- fetch log --------------------------------------------------------------------------------
@@ -100,44 +102,6 @@ def log_fetches(session: Session, run_id: int | None, portal_id: str | None, rec
     if rows:
         session.execute(FetchLog.__table__.insert(), rows)
     return len(rows)
-
-
-@dataclass(frozen=True)
-class PortalFetchStats:
-    portal_id: str | None
-    requests: int  # real HTTP requests (refusals excluded)
-    listing_requests: int
-    not_modified: int
-    article_requests: int
-    robots_requests: int
-    refusals: int  # robots.txt disallow, offsite redirects: never sent
-    errors: int  # requests that failed (timeouts, resets, 4xx/5xx)
-
-
-def fetch_stats(session: Session, run_id: int) -> list[PortalFetchStats]:
-    """Per-portal request counts of one run, from the fetch log."""
-    # Refusals (robots.txt, offsite redirects) are logged with an error starting "refused:".
-    real = FetchLog.error.is_(None) | ~FetchLog.error.startswith(REFUSED_PREFIX)
-
-    def count(cond: Any) -> Any:
-        return func.sum(case((cond, 1), else_=0))
-
-    stmt = (
-        select(
-            FetchLog.portal_id,
-            count(real),
-            count(real & (FetchLog.purpose == "listing")),
-            count(FetchLog.status == 304),
-            count(real & (FetchLog.purpose == "article")),
-            count(real & (FetchLog.purpose == "robots")),
-            count(~real),
-            count(real & (FetchLog.error.is_not(None) | (FetchLog.status >= 400))),
-        )
-        .where(FetchLog.run_id == run_id)
-        .group_by(FetchLog.portal_id)
-        .order_by(FetchLog.portal_id)
-    )
-    return [PortalFetchStats(*(row[0],), *(int(v or 0) for v in row[1:])) for row in session.execute(stmt)]
 
 
 def fetch_log_rows(session: Session, run_id: int, portal_id: str | None = None) -> list[FetchLog]:
@@ -177,12 +141,6 @@ def save_validators(session: Session, items: Iterable[tuple[str, str | None, str
     return len(rows)
 
 
-def forget_validators(session: Session, urls: Sequence[str]) -> None:
-    """Drop validators so the next crawl fetches these listing pages in full."""
-    if urls:
-        session.execute(HttpCacheEntry.__table__.delete().where(HttpCacheEntry.url.in_(list(urls))))
-
-
 # --- dedup ------------------------------------------------------------------------------------
 
 
@@ -209,33 +167,3 @@ def article_text(session: Session, article_id: int) -> str:
 def link_duplicate(session: Session, article_id: int, original_id: int) -> None:
     """Point a just-inserted article (nothing points at it yet) at its original (a root)."""
     session.execute(update(Article).where(Article.id == article_id).values(duplicate_of=original_id))
-
-
-def snapshot_row(
-    url: str, body: bytes, *, status: int, content_type: str | None, encoding: str | None
-) -> dict[str, Any]:
-    """A page_snapshots row, compressed now: the crawler keeps a few KB per page, not the page."""
-    return {
-        "url": canonical_url(url),
-        "sha256": hashlib.sha256(body).hexdigest(),
-        "body_zlib": zlib.compress(body, 6),
-        "status": status,
-        "content_type": content_type,
-        "encoding": encoding,
-    }
-
-
-def save_snapshots(session: Session, rows: Sequence[tuple[dict[str, Any], int | None]]) -> int:
-    """Raw pages of one store batch: (snapshot_row(...), article id) pairs.
-
-    Same semantics as storage.articles.save_snapshot (idempotent on canonical URL + body
-    hash), one statement for the batch.
-    """
-    now = utcnow()
-    values = {(row["url"], row["sha256"]): row | {"article_id": article_id, "fetched_at": now} for row, article_id in rows}
-    if values:
-        stmt = dialect_insert(session, PageSnapshot).on_conflict_do_nothing(
-            index_elements=[PageSnapshot.url, PageSnapshot.sha256]
-        )
-        session.execute(stmt, list(values.values()))
-    return len(values)

@@ -8,6 +8,7 @@ PostgreSQL alike.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -175,6 +177,23 @@ class HttpCacheEntry(Base):
     checked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class ListingState(Base):
+    """Per portal listing: whether its last walk broke off (a page failed) before the end.
+
+    The next crawl walks an incomplete listing past already-known pages, so articles listed
+    below the failed page are not lost behind "stop at the first page without new URLs".
+    """
+
+    __tablename__ = "listing_state"
+
+    portal_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("portals.id", ondelete="CASCADE"), primary_key=True
+    )
+    listing_url: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    incomplete: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class Meeting(Base):
     """The extraction of one article. `is_meeting` false records that it was looked at."""
 
@@ -237,6 +256,16 @@ class MeetingItem(Base):
     meeting: Mapped[Meeting] = relationship(back_populates="items", lazy="raise")
 
 
+class DeliveryStatus(enum.StrEnum):
+    """Where one (week, recipient) mail stands (docs/digest.md has the transitions)."""
+
+    PENDING = "pending"  # row made, nothing sent yet
+    SENDING = "sending"  # claimed by a run; a crash here leaves it (never re-sent automatically)
+    SENT = "sent"  # handed to the SMTP server
+    OUTBOX = "outbox"  # written as a .eml file (no SMTP host configured)
+    FAILED = "failed"  # the send failed; the next run claims it again
+
+
 class DigestDelivery(Base):
     """Exactly-once mail: one row per (week, recipient)."""
 
@@ -246,7 +275,17 @@ class DigestDelivery(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     week: Mapped[str] = mapped_column(String(10))
     recipient: Mapped[str] = mapped_column(String(320))
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, sent, failed
+    status: Mapped[DeliveryStatus] = mapped_column(
+        Enum(
+            DeliveryStatus,
+            name="delivery_status",
+            native_enum=False,  # VARCHAR + CHECK on both backends: adding a state is a plain migration
+            length=20,
+            create_constraint=True,
+            values_callable=lambda statuses: [s.value for s in statuses],
+        ),
+        default=DeliveryStatus.PENDING,
+    )
     message_id: Mapped[str | None] = mapped_column(String(300))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -1,13 +1,14 @@
 """Engines, sessions and schema upgrades.
 
-    factory = session_factory(settings)      # upgrades the schema once per process per URL
+    factory = session_factory(url)           # upgrades the schema once per process per URL
     with factory.begin() as session:         # commits on success, rolls back on error
         insert_articles(session, [...])
 
 SQLite (the default, a file in `settings.data_dir`) runs in WAL mode with foreign keys
 on and a busy timeout, so a crawl, an extraction and a `bantin db current` may share it.
-PostgreSQL is used when `BANTIN_DATABASE_URL` (Settings.database_url) is set, through
-psycopg 3; `postgresql://...` URLs are taken to mean psycopg.
+PostgreSQL URLs go through psycopg 3; `postgresql://...` URLs are taken to mean psycopg.
+Which URL to use is the caller's business (bantin's settings): this package takes a URL
+and imports nothing from bantin.
 """
 
 from __future__ import annotations
@@ -28,8 +29,6 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
-
-from bantin.settings import Settings
 
 STORAGE_DIR = Path(__file__).resolve().parent
 ALEMBIC_INI = STORAGE_DIR / "alembic.ini"
@@ -162,25 +161,25 @@ _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
 
 
-def get_engine(settings: Settings) -> Engine:
-    """The process-wide engine for `settings`' database, upgraded to head on first use."""
-    url = normalise_url(settings.resolved_database_url).render_as_string(hide_password=False)
+def get_engine(url: str | URL) -> Engine:
+    """The process-wide engine for the database at `url`, upgraded to head on first use."""
+    key = normalise_url(url).render_as_string(hide_password=False)
     with _engines_lock:
-        engine = _engines.get(url)
+        engine = _engines.get(key)
         if engine is None:
-            engine = make_engine(url)
+            engine = make_engine(key)
             upgrade(engine)
-            _engines[url] = engine
+            _engines[key] = engine
         return engine
 
 
-def session_factory(settings: Settings) -> sessionmaker[Session]:
-    """Sessions on `settings`' database; the schema is upgraded once per process per URL.
+def session_factory(url: str | URL) -> sessionmaker[Session]:
+    """Sessions on the database at `url`; the schema is upgraded once per process per URL.
 
     `expire_on_commit=False` so rows returned by a query function stay readable after
     the `with factory.begin()` block commits.
     """
-    return sessionmaker(bind=get_engine(settings), expire_on_commit=False)
+    return sessionmaker(bind=get_engine(url), expire_on_commit=False)
 
 
 def _after_fork_in_child() -> None:

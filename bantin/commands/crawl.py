@@ -1,6 +1,6 @@
 """`bantin crawl`: fetch new articles from the portals of deploy/sources.yaml.
 
-Runs the same pipeline as the Prefect flow (bantin.crawl.crawl_portal per portal), in
+Runs the same pipeline as the Prefect flow (bantin.crawl.crawl_portal per portal, via bantin.jobs.crawl), in
 this process and without a Prefect server, with a progress bar and a per-portal table.
 
 Exit codes: 0 every portal crawled; 1 some portal had errors (recorded in the fetch log,
@@ -38,7 +38,8 @@ def crawl_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from bantin.crawl import PortalReport, crawl_sources
+    from bantin.crawl import PortalReport
+    from bantin.jobs.crawl import crawl_sources
     from bantin.settings import Settings
     from bantin.sources import SourcesError, load_sources
 

@@ -13,33 +13,19 @@ app = typer.Typer(
 )
 
 
-def _describe(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
-
-
 @app.command("upgrade")
 def upgrade_command(
     revision: str = typer.Argument("head", help="Alembic revision to upgrade to."),
 ) -> None:
     """Apply pending migrations (to the newest schema by default). Harmless to repeat."""
+    from bantin.jobs.db import revisions
     from bantin.settings import Settings
-    from storage.session import current_revision, make_engine, upgrade
 
-    settings = Settings.from_env()
-    url = settings.resolved_database_url
-    engine = make_engine(url)
-    try:
-        before = current_revision(engine)
-        upgrade(engine, revision)
-        after = current_revision(engine)
-    finally:
-        engine.dispose()
-    if before == after:
-        typer.echo(f"{_describe(url)}: already at {after}")
+    found = revisions(Settings.from_env(), upgrade_to=revision)
+    if found.before == found.after:
+        typer.echo(f"{found.database}: already at {found.after}")
     else:
-        typer.echo(f"{_describe(url)}: upgraded {before or '(empty)'} -> {after}")
+        typer.echo(f"{found.database}: upgraded {found.before or '(empty)'} -> {found.after}")
 
 
 @app.command("current")
@@ -47,20 +33,13 @@ def current_command() -> None:
     """Show the database's schema revision and the newest one this code knows.
 
     Exits with status 1 when the database is behind (migrations pending)."""
+    from bantin.jobs.db import revisions
     from bantin.settings import Settings
-    from storage.session import current_revision, head_revision, make_engine
 
-    settings = Settings.from_env()
-    url = settings.resolved_database_url
-    engine = make_engine(url)
-    try:
-        current = current_revision(engine)
-    finally:
-        engine.dispose()
-    head = head_revision()
-    state = "up to date" if current == head else "migrations pending: run `bantin db upgrade`"
-    typer.echo(f"database: {_describe(url)}")
-    typer.echo(f"current:  {current or '(empty: no schema yet)'}")
-    typer.echo(f"head:     {head}  ({state})")
-    if current != head:
+    found = revisions(Settings.from_env())
+    state = "up to date" if found.up_to_date else "migrations pending: run `bantin db upgrade`"
+    typer.echo(f"database: {found.database}")
+    typer.echo(f"current:  {found.after or '(empty: no schema yet)'}")
+    typer.echo(f"head:     {found.head}  ({state})")
+    if not found.up_to_date:
         raise typer.Exit(1)

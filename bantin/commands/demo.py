@@ -38,7 +38,7 @@ def demo_command(
     typer.echo(f"bantin demo: fresh database {database}")
 
     # 1. Crawl
-    from bantin.crawl import crawl_sources
+    from bantin.jobs.crawl import crawl_sources
     from bantin.sources import load_sources
 
     step = time.perf_counter()
@@ -59,7 +59,7 @@ def demo_command(
 
     # 3. Digest
     from bantin.digest.mail import load_subscribers
-    from bantin.digest.pipeline import run_digest
+    from bantin.jobs.digest import run_digest
 
     step = time.perf_counter()
     start, end = _seed_span(PROJECT_ROOT / "seeds" / "manifest.yaml", settings.timezone)
@@ -99,12 +99,9 @@ def _describe_report(report: Any) -> str:
 def _extract_all(settings: Any) -> tuple[int, int]:
     """What the extract-new flow does, without Prefect: every article with no record by
     the current extractor, through the same job (bantin/jobs/extract.py)."""
-    from bantin.jobs.extract import articles_to_do, extract_articles, load_articles
-    from storage.session import session_factory
+    from bantin.jobs.extract import extract_stored, pending_articles
 
-    with session_factory(settings).begin() as session:
-        pending = load_articles(session, articles_to_do(session))
-        counts = extract_articles(session, pending, settings)
+    counts = extract_stored(settings, pending_articles(settings))
     for error in counts["errors"]:
         typer.echo(f"      {error}", err=True)
     return int(counts["articles"]), int(counts["meetings"])

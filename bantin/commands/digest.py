@@ -21,14 +21,27 @@ def digest_command(
 
     Without BANTIN_SMTP_HOST, mail goes to .eml files in the outbox (var/outbox)."""
     from bantin.digest.mail import SubscribersError
-    from bantin.digest.pipeline import DigestUsageError, run_digest
     from bantin.digest.selection import WeekError
+    from bantin.jobs.digest import DigestUsageError, run_digest
     from bantin.settings import Settings
 
     settings = Settings.from_env()
+    password = None
+    if send and settings.smtp.host and not settings.smtp.password and settings.smtp.password_secret_block:
+        from flows.secrets import smtp_password  # the password lives in a Prefect Secret block
+
+        password = smtp_password(settings.smtp)
     try:
         run = run_digest(
-            settings, week=week, start=start, end=end, districts=district or (), send=send, dry_run=dry_run, out_dir=out
+            settings,
+            week=week,
+            start=start,
+            end=end,
+            districts=district or (),
+            send=send,
+            dry_run=dry_run,
+            out_dir=out,
+            password=password,
         )
     except (WeekError, DigestUsageError, SubscribersError) as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -13,7 +13,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from bantin import yamlfile
 from bantin.digest.render import RenderedDigest
@@ -141,22 +141,13 @@ def build_message(
     return message
 
 
-def smtp_password(smtp: SmtpSettings) -> str | None:
-    """The password from the environment (BANTIN_SMTP_PASSWORD via Settings), else from
-    the Prefect Secret block named in settings; never from a tracked file."""
-    if smtp.password or not smtp.password_secret_block:
-        return smtp.password
-    from prefect.blocks.system import Secret
+def send_smtp(smtp: SmtpSettings, message: EmailMessage, password: SecretStr | None = None) -> None:
+    """Hand `message` to the SMTP server; raises MailError on any failure.
 
-    secret = Secret.load(smtp.password_secret_block)
-    # Block.load answers a coroutine in async code; this function is for sync callers only.
-    if not isinstance(secret, Secret):
-        raise TypeError("smtp_password: called from async code, where Secret.load is a coroutine")
-    return str(secret.get())
-
-
-def send_smtp(smtp: SmtpSettings, message: EmailMessage, password: str | None = None) -> None:
-    """Hand `message` to the SMTP server; raises MailError on any failure."""
+    `password` defaults to the settings' (BANTIN_SMTP_PASSWORD); a Prefect flow passes the
+    one of its Secret block.
+    """
+    secret = password or smtp.password
     if not smtp.host:
         raise MailError("no SMTP host configured")
     security = smtp.security.lower()
@@ -173,7 +164,7 @@ def send_smtp(smtp: SmtpSettings, message: EmailMessage, password: str | None = 
             if security == "starttls":
                 client.starttls(context=context)
             if smtp.username:
-                client.login(smtp.username, password or "")
+                client.login(smtp.username, secret.get_secret_value() if secret else "")
             client.send_message(message)
     except (OSError, smtplib.SMTPException, UnicodeEncodeError) as exc:  # smtplib: ASCII credentials only
         raise MailError(f"SMTP {smtp.host}:{smtp.port}: {type(exc).__name__}: {exc}") from exc

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bantin.extract import EXTRACTOR_VERSION, extract_meeting
+from bantin.jobs.db import database
 from bantin.parse import parse_article
 from bantin.places import PlaceCodes, place_meeting
 from bantin.settings import Settings
@@ -107,3 +108,18 @@ def extract_articles(
         counts["meetings"] += int(record.is_meeting)
         counts["reparsed"] += int(reparsed)
     return counts
+
+
+# ---- with their own sessions (flows, CLI, demo) --------------------------------------------
+
+
+def pending_articles(settings: Settings, *, since: dt.date | None = None, force: bool = False) -> list[int]:
+    """Ids of the articles to extract (see articles_to_do), in their own session."""
+    with database(settings)() as session:
+        return articles_to_do(session, since=since, force=force)
+
+
+def extract_stored(settings: Settings, article_ids: Sequence[int], *, from_snapshots: bool = False) -> dict[str, Any]:
+    """Extract and save the records of these articles in one transaction; returns counts."""
+    with database(settings).begin() as session:
+        return extract_articles(session, load_articles(session, article_ids), settings, from_snapshots=from_snapshots)

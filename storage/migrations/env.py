@@ -3,8 +3,9 @@
 Used two ways:
 - from code (storage.session.upgrade): the caller puts an open Connection in
   `config.attributes["connection"]`;
-- from the alembic CLI (`alembic -c storage/alembic.ini ...`): the URL is `-x url=...`,
-  else Settings.from_env().resolved_database_url.
+- from the alembic CLI (`alembic -c storage/alembic.ini -x url=... ...`): the URL is
+  `-x url=...` (storage takes a URL and reads no settings; `bantin db upgrade` is the
+  usual way, and finds the URL in bantin's settings).
 """
 
 from __future__ import annotations
@@ -41,6 +42,13 @@ def _configure(connection: Connection) -> None:
     )
 
 
+def _cli_url() -> str:
+    url = context.get_x_argument(as_dictionary=True).get("url")
+    if not url:
+        raise SystemExit("alembic: give the database as -x url=DATABASE_URL (or run `bantin db upgrade`)")
+    return str(url)
+
+
 def run_migrations_online() -> None:
     connection: Connection | None = config.attributes.get("connection")
     if connection is not None:
@@ -51,12 +59,7 @@ def run_migrations_online() -> None:
 
     from storage.session import make_engine
 
-    url = context.get_x_argument(as_dictionary=True).get("url")
-    if not url:
-        from bantin.settings import Settings
-
-        url = Settings.from_env().resolved_database_url
-    engine = make_engine(url)
+    engine = make_engine(_cli_url())
     try:
         with engine.connect() as conn:
             _configure(conn)
@@ -67,13 +70,8 @@ def run_migrations_online() -> None:
 
 
 def run_migrations_offline() -> None:
-    url = context.get_x_argument(as_dictionary=True).get("url")
-    if not url:
-        from bantin.settings import Settings
-
-        url = Settings.from_env().resolved_database_url
     context.configure(
-        url=url,
+        url=_cli_url(),
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,

@@ -16,18 +16,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bantin.crawl import PortalReport, crawl_sources
+from bantin.crawl import PortalReport
 from bantin.dedup import shingles
 from bantin.fixtures.app import FixtureApp, create_app
 from bantin.fixtures.portals import FixturePortal, load_portals
 from bantin.fixtures.routing import offline_transport
+from bantin.jobs.crawl import crawl_sources
+from bantin.jobs.db import database
 from bantin.parse import VN_TZ, clean
 from bantin.settings import PROJECT_ROOT, Settings
 from bantin.sources import Politeness, Source, load_sources
 from bantin.urls import canonicalize_url
 from storage.crawl import fetch_log_rows
 from storage.models import Article, PageSnapshot
-from storage.session import session_factory
 from tests.crawl.conftest import FAST_FETCH as FAST
 from tests.crawl.conftest import serve
 
@@ -79,7 +80,7 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawled]:
 
 
 def _articles(settings: Settings) -> dict[str, Article]:
-    with session_factory(settings)() as session:
+    with database(settings)() as session:
         return {a.url: a for a in session.execute(select(Article)).scalars()}
 
 
@@ -97,7 +98,7 @@ def test_every_fixture_article_is_stored_once(crawled: Crawled) -> None:
         assert article.captions == [_words(c) for c in fixture.captions], url
         assert (article.byline or None) == (fixture.byline or None), url
     # Snapshots: one compressed raw page per article.
-    with session_factory(crawled.settings)() as session:
+    with database(crawled.settings)() as session:
         snapshots = session.execute(select(PageSnapshot.article_id)).scalars().all()
     assert sorted(snapshots) == sorted(a.id for a in stored.values())
 
@@ -166,7 +167,7 @@ def test_no_chrome_or_teasers_in_bodies(crawled: Crawled) -> None:
 
 
 def test_fetch_log_records_every_request(crawled: Crawled) -> None:
-    with session_factory(crawled.settings)() as session:
+    with database(crawled.settings)() as session:
         rows = fetch_log_rows(session, crawled.run_id)
     served = crawled.app.requests()
     assert len([r for r in rows if not (r.error or "").startswith("refused:")]) == len(served)
@@ -219,7 +220,7 @@ def test_timing_out_portal_is_recorded_and_the_others_finish(
     assert by_id["ham-yen"].errors and by_id["ham-yen"].new_articles == 0
     assert by_id["lam-binh"].ok and by_id["lam-binh"].new_articles == 10
     assert by_id["vinh-hanh"].ok and by_id["vinh-hanh"].new_articles == 10
-    with session_factory(settings)() as session:
+    with database(settings)() as session:
         rows = fetch_log_rows(session, run_id, "ham-yen")
     assert rows and all(r.error for r in rows)
     assert any("timeout" in (r.error or "").lower() or "timed out" in (r.error or "").lower() for r in rows)

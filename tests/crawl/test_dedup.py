@@ -8,14 +8,15 @@ import unicodedata
 
 from sqlalchemy import select
 
-from bantin.crawl import ArticleStore, StoreItem
+from bantin.crawl import StoreItem
 from bantin.dedup import content_hash, fingerprint, same_figures
 from bantin.fetch import FetchResult
+from bantin.jobs.crawl import DatabaseStore
+from bantin.jobs.db import database
 from bantin.parse import VN_TZ, ParsedArticle
 from bantin.settings import Settings
 from storage.articles import upsert_portals
 from storage.models import Article
-from storage.session import session_factory
 
 STORY = [
     "Ngày 21/9/2023, Thường trực Huyện ủy Hàm Yên làm việc với Đảng ủy xã Đức Ninh về kết quả thực hiện nhiệm vụ 8 tháng đầu năm 2023.",
@@ -67,18 +68,18 @@ class _Portal:
 
 
 def test_copies_link_to_the_earliest_original_across_runs(settings: Settings) -> None:
-    factory = session_factory(settings)
+    factory = database(settings)
     with factory.begin() as session:
         upsert_portals(session, [_Portal("ham-yen", "hamyen.tuyenquang.gov.vn"), _Portal("tinh", "tuyenquang.gov.vn")])
     day = dt.datetime(2023, 9, 21, 8, 20, tzinfo=VN_TZ)
     # Run 1: the province's copy (edited title, one sentence trimmed) arrives first.
-    store = ArticleStore(factory)
+    store = DatabaseStore(factory)
     copy = _item("https://tuyenquang.gov.vn/tin/ham-yen-lam-viec.html", "Hàm Yên: làm việc với xã Đức Ninh", STORY + [STORY[1]], day + dt.timedelta(days=1))
     created, dups = asyncio.run(store.store("tinh", [copy]))
     assert (created, dups) == (1, 0)
     # Run 2, a new process (fresh index, signatures from the database): the original, the
     # same template for another meeting, and an exact copy under a second URL.
-    store = ArticleStore(factory)
+    store = DatabaseStore(factory)
     original = _item("https://hamyen.tuyenquang.gov.vn/tin/lam-viec-duc-ninh.html", "Thường trực Huyện ủy làm việc với Đảng ủy xã Đức Ninh", STORY, day)
     other = _item("https://hamyen.tuyenquang.gov.vn/tin/lam-viec-thai-son.html", "Làm việc với xã Thái Sơn", OTHER_MEETING, day + dt.timedelta(days=14))
     second_url = _item("https://hamyen.tuyenquang.gov.vn/tin/lam-viec-duc-ninh-2.html", "Thường trực Huyện ủy làm việc với Đảng ủy xã Đức Ninh", STORY, day + dt.timedelta(hours=1))
@@ -93,4 +94,4 @@ def test_copies_link_to_the_earliest_original_across_runs(settings: Settings) ->
     assert rows["https://hamyen.tuyenquang.gov.vn/tin/lam-viec-thai-son.html"].duplicate_of is None
     assert all(r.minhash for r in rows.values())  # signatures persisted for the next run
     # Storing the same batch again changes nothing.
-    assert asyncio.run(ArticleStore(factory).store("ham-yen", [original])) == (0, 0)
+    assert asyncio.run(DatabaseStore(factory).store("ham-yen", [original])) == (0, 0)

@@ -15,16 +15,16 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from bantin.cli import app
-from bantin.crawl import crawl_sources
 from bantin.digest.mail import Subscriber
-from bantin.digest.pipeline import run_digest
+from bantin.jobs.crawl import crawl_sources
+from bantin.jobs.db import database
+from bantin.jobs.digest import run_digest
 from bantin.jobs.extract import articles_to_do, extract_articles, load_articles
 from bantin.places import REORGANISATION
 from bantin.settings import PROJECT_ROOT, Settings
 from bantin.sources import Politeness, load_sources
 from storage.meetings import StoredPlace, meeting_place, meeting_record
 from storage.models import Article
-from storage.session import session_factory
 from tests.crawl.conftest import FAST_FETCH
 
 # vietnam-provinces codes: huyện Vĩnh Linh 464 of the legacy Quảng Trị 45; since July 2025
@@ -40,11 +40,11 @@ def _crawl_and_extract(settings: Settings) -> dict[str, tuple[dt.date, StoredPla
     fast = settings.model_copy(update={"fetch": FAST_FETCH, "offline": True})
     _, (report,) = asyncio.run(crawl_sources(sources, fast, offline=True))
     assert report.ok and report.new_articles >= 12, report
-    with session_factory(settings).begin() as session:
+    with database(settings).begin() as session:
         counts = extract_articles(session, load_articles(session, articles_to_do(session)), settings)
         assert not counts["errors"]
     meetings: dict[str, tuple[dt.date, StoredPlace]] = {}
-    with session_factory(settings)() as session:
+    with database(settings)() as session:
         for article_id, title in session.execute(select(Article.id, Article.title)):
             record = meeting_record(session, article_id)
             if record and record["is_meeting"] and record["meeting_date"]:

@@ -16,7 +16,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy.orm import Session
 
 from bantin.digest.mail import Subscriber, SubscribersError, load_subscribers
-from bantin.digest.pipeline import DigestUsageError, run_digest
+from bantin.jobs.digest import DigestUsageError, run_digest
 from bantin.settings import Settings, SmtpSettings
 from digest_world import World, local
 from storage.digests import deliveries

@@ -13,14 +13,15 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from bantin.cli import app
+from bantin.dedup import content_hash
 from bantin.digest.mail import SubscribersError, load_subscribers
 from bantin.digest.render import render
 from bantin.digest.selection import DigestRange, build_digest
+from bantin.jobs.digest import range_rows
 from bantin.jobs.extract import extract_articles, load_articles
 from bantin.settings import PROJECT_ROOT, Settings
 from bantin.sources import parse_sources
 from storage.articles import NewArticle, insert_articles, upsert_portals
-from storage.digests import load_articles as load_digest_rows
 from storage.session import make_engine
 
 TZ = "Asia/Ho_Chi_Minh"
@@ -55,9 +56,9 @@ def _store_both_eras(session: Session, settings: Settings) -> tuple[str, str]:
     new_title, new_text = _article(ARTICLE_2025)
     ids = insert_articles(session, [
         NewArticle("vinh-linh", "https://vinhlinh.quangtri.gov.vn/vi/a/2024", old_title, old_text,
-                   dt.datetime(2024, 7, 8, 10, 0, tzinfo=VN)),
+                   dt.datetime(2024, 7, 8, 10, 0, tzinfo=VN), content_hash=content_hash(old_text)),
         NewArticle("vinh-linh", "https://vinhlinh.quangtri.gov.vn/vi/a/2025", new_title, new_text,
-                   dt.datetime(2025, 10, 15, 9, 0, tzinfo=VN)),
+                   dt.datetime(2025, 10, 15, 9, 0, tzinfo=VN), content_hash=content_hash(new_text)),
     ])
     counts = extract_articles(session, load_articles(session, ids), settings)
     session.commit()
@@ -66,7 +67,7 @@ def _store_both_eras(session: Session, settings: Settings) -> tuple[str, str]:
 
 
 def _titles(session: Session, places: tuple[str, ...]) -> set[str]:
-    digest = build_digest(BOTH_ERAS, load_digest_rows(session, BOTH_ERAS, TZ), districts=places, timezone=TZ)
+    digest = build_digest(BOTH_ERAS, range_rows(session, BOTH_ERAS, TZ).articles, districts=places, timezone=TZ)
     return {m.title for d in digest.districts for m in d.meetings}
 
 
@@ -86,7 +87,7 @@ def test_a_reader_of_either_era_gets_the_meetings_of_the_place(session: Session,
 
 def test_the_digest_groups_by_todays_unit_with_its_history(session: Session, settings: Settings) -> None:
     _store_both_eras(session, settings)
-    digest = build_digest(BOTH_ERAS, load_digest_rows(session, BOTH_ERAS, TZ), districts=("Huyện Vĩnh Linh",), timezone=TZ)
+    digest = build_digest(BOTH_ERAS, range_rows(session, BOTH_ERAS, TZ).articles, districts=("Huyện Vĩnh Linh",), timezone=TZ)
     (unit,) = digest.districts
     assert (unit.name, unit.province, unit.history) == ("Xã Vĩnh Linh", "Quảng Trị", "trước 7/2025: huyện Vĩnh Linh")
     assert [m.meeting_date for m in unit.meetings] == [dt.date(2024, 7, 5), dt.date(2025, 10, 14)]

@@ -18,8 +18,8 @@ from bantin.digest.selection import (
     parse_week,
     resolve_range,
 )
+from bantin.jobs.digest import range_rows
 from digest_world import World, local
-from storage.digests import load_articles, portal_health
 from storage.models import FetchLog
 
 TZ = "Asia/Ho_Chi_Minh"
@@ -27,11 +27,11 @@ W27 = parse_week("2024-W27")
 
 
 def digest_of(session: Session, week: str = "2024-W27", districts: tuple[str, ...] = ()):  # noqa: ANN201
-    digest_range = parse_week(week)
+    rows = range_rows(session, parse_week(week), TZ)
     return build_digest(
-        digest_range,
-        load_articles(session, digest_range, TZ),
-        health=portal_health(session, digest_range, TZ),
+        rows.digest_range,
+        rows.articles,
+        health=rows.health,
         districts=districts,
         timezone=TZ,
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from pydantic import SecretStr
 
 from bantin.digest.mail import MailError, Subscriber, build_message, send_smtp
 from bantin.digest.render import RenderedDigest
@@ -67,7 +68,7 @@ def test_starttls_with_login(starttls_server: tuple[Inbox, int], certificate: tu
     inbox, port = starttls_server
     smtp = SmtpSettings(host="127.0.0.1", port=port, security="starttls", username=USER, ca_file=certificate[0], timeout_s=5)
     _, message = _message()
-    send_smtp(smtp, message, PASSWORD)
+    send_smtp(smtp, message, SecretStr(PASSWORD))
     (rcpts, received), = inbox.messages
     assert rcpts == ["lan@example.org"] and received["Subject"] == "Bản tin tuần 2024-W27: thử"
 
@@ -76,9 +77,9 @@ def test_wrong_password_and_untrusted_certificate_fail_clearly(starttls_server: 
     inbox, port = starttls_server
     _, message = _message()
     with pytest.raises(MailError, match="SMTPAuthenticationError"):
-        send_smtp(SmtpSettings(host="127.0.0.1", port=port, username=USER, ca_file=certificate[0], timeout_s=5), message, "sai")
+        send_smtp(SmtpSettings(host="127.0.0.1", port=port, username=USER, ca_file=certificate[0], timeout_s=5), message, SecretStr("sai"))
     with pytest.raises(MailError, match="CERTIFICATE_VERIFY_FAILED"):  # the system CAs do not know it
-        send_smtp(SmtpSettings(host="127.0.0.1", port=port, username=USER, timeout_s=5), message, PASSWORD)
+        send_smtp(SmtpSettings(host="127.0.0.1", port=port, username=USER, timeout_s=5), message, SecretStr(PASSWORD))
     assert inbox.messages == []
 
 

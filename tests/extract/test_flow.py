@@ -1,26 +1,29 @@
 """bantin/jobs/extract.py and flows/extract.py: records for stored articles, batch by batch, and re-extraction from
 stored page snapshots. The batch function runs in-process on every backend; the Prefect
-flows run for real once (ephemeral Prefect API in a subprocess with its own home)."""
+flows run for real once (in a subprocess, against the session's Prefect server)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
-import os
 import re
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bantin.dedup import content_hash
 from bantin.extract import EXTRACTOR_VERSION
 from bantin.settings import PROJECT_ROOT, Settings
-from storage.articles import NewArticle, insert_articles, save_snapshot, upsert_portals
+from storage.articles import NewArticle, NewSnapshot, insert_articles, save_snapshots, upsert_portals
 from storage.meetings import articles_to_extract, meeting_record
 from storage.models import Meeting, MeetingItem
+from tests.prefect_harness.procs import PrefectServer, prefect_env
 
 SEEDS = PROJECT_ROOT / "seeds" / "articles"
 ARTICLES = Path(__file__).parent / "articles"
@@ -54,17 +57,19 @@ def _store(session: Session, *, truncate_first: bool = False) -> dict[str, int]:
     hl_title, hl_body = _body(SEEDS / "004_365b687f6c0b5cba.txt")
     fest = (ARTICLES / "04_le_hoi.txt").read_text(encoding="utf-8")
     ids = insert_articles(session, [
-        NewArticle("vinh-linh", URL_VL, vl_title, stored_vl, dt.datetime(2024, 7, 8, 10, 17, tzinfo=VN)),
+        NewArticle("vinh-linh", URL_VL, vl_title, stored_vl, dt.datetime(2024, 7, 8, 10, 17, tzinfo=VN),
+                   content_hash=content_hash(stored_vl)),
         NewArticle("huu-lung", "https://huulung.langson.gov.vn/portal/Pages/ky-hop-15.aspx", hl_title, hl_body,
-                   dt.datetime(2023, 4, 10, 9, 0, tzinfo=VN)),
+                   dt.datetime(2023, 4, 10, 9, 0, tzinfo=VN), content_hash=content_hash(hl_body)),
         NewArticle("lam-binh", "https://lambinh.tuyenquang.gov.vn/tin-tuc/le-hoi-long-tong.html", fest.splitlines()[0],
-                   fest, dt.datetime(2024, 2, 16, 8, 0, tzinfo=VN)),
+                   fest, dt.datetime(2024, 2, 16, 8, 0, tzinfo=VN), content_hash=content_hash(fest)),
     ])
     paragraphs = "".join(f"<p>{p}</p>" for p in vl_body.split("\n\n"))
     html = (f"<html><head><title>Chi tiết - Huyện Vĩnh Linh</title></head><body><nav>Trang chủ</nav>"
             f"<article><h1>{vl_title}</h1>{paragraphs}</article><footer>Bản quyền</footer></body></html>")
-    save_snapshot(session, URL_VL, html.encode("utf-8"), content_type="text/html; charset=utf-8",
-                  encoding="utf-8", article_id=ids[0])
+    body = html.encode("utf-8")
+    page = NewSnapshot(URL_VL, hashlib.sha256(body).hexdigest(), zlib.compress(body), 200, "text/html; charset=utf-8", "utf-8")
+    save_snapshots(session, [(page, ids[0])])
     session.commit()
     return {"vinh-linh": ids[0], "huu-lung": ids[1], "festival": ids[2]}
 
@@ -123,27 +128,33 @@ def test_reextract_reads_the_stored_snapshot(session: Session, settings: Setting
 SCRIPT = r"""
 import json, datetime as dt
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter, FlowRunFilterId,
+)
 from flows.extract import extract_new, reextract
 
-first = extract_new(batch_size=2)
-again = extract_new(batch_size=2)
-redo = reextract(since=dt.date(2024, 1, 1))
+states = [
+    extract_new(batch_size=2, return_state=True),
+    extract_new(batch_size=2, return_state=True),
+    reextract(since=dt.date(2024, 1, 1), return_state=True),
+]
+first, again, redo = (state.result() for state in states)
+# The server is shared: read back these three runs only.
+ids = [state.state_details.flow_run_id for state in states]
 with get_client(sync_client=True) as client:
-    tasks = sorted(t.name.split("-")[0] + "-" + t.name.split("-")[1] for t in client.read_task_runs())
-    artifacts = [a.key for a in client.read_artifacts()]
-    runs = sorted(r.name for r in client.read_flow_runs())
+    mine = FlowRunFilter(id=FlowRunFilterId(any_=ids))
+    tasks = sorted(t.name.split("-")[0] + "-" + t.name.split("-")[1] for t in client.read_task_runs(flow_run_filter=mine))
+    artifacts = [a.key for a in client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=ids)))]
+    runs = sorted(client.read_flow_run(run_id).name for run_id in ids)
 print("RESULT " + json.dumps({"first": first, "again": again, "redo": redo, "tasks": tasks, "artifacts": artifacts, "runs": runs}))
 """
 
 
 @pytest.mark.server
-def test_flows_run_for_real(session: Session, settings: Settings, tmp_path: Path) -> None:
+def test_flows_run_for_real(session: Session, settings: Settings, prefect_server: PrefectServer, tmp_path: Path) -> None:
     _store(session, truncate_first=True)
-    env = dict(os.environ)
+    env = prefect_env(tmp_path / "prefect", prefect_server.api_url)
     env.update(
-        PREFECT_HOME=str(tmp_path / "prefect"),
-        PREFECT_API_URL="",
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="240",
         PREFECT_LOGGING_LEVEL="WARNING",
         BANTIN_DATA_DIR=str(settings.data_dir),
         BANTIN_DATABASE_URL=settings.resolved_database_url,

@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bantin.crawl import crawl_sources
+from bantin.jobs.crawl import crawl_sources
+from bantin.jobs.db import database
 from bantin.settings import Settings
 from bantin.sources import parse_sources
 from storage.models import Article
-from storage.session import session_factory
 from tests.crawl.conftest import FAST_FETCH, serve
 
 SLICE = Path(__file__).parent / "sites" / "sldtbxh"
@@ -79,7 +79,7 @@ def test_a_real_portal_is_crawled_from_one_entry_without_family(
     assert "/tin-tuc-su-kien/page/2/" in app.requests  # the unrendered pager, probed
 
     expected: dict[str, dict[str, str | None]] = json.loads((SLICE / "expected.json").read_text(encoding="utf-8"))
-    with session_factory(settings)() as session:
+    with database(settings)() as session:
         stored = session.execute(select(Article)).scalars().all()
     by_path = {a.url.removeprefix(base): a for a in stored}
     assert sorted(by_path) == sorted(expected)  # every linked article, once
@@ -132,8 +132,8 @@ def test_a_portal_without_article_links_is_a_failed_portal(
 ) -> None:
     """Pointed at a page that lists nothing (here: an article), the crawl says so: failed, in error."""
     from bantin.digest.selection import DigestRange
+    from bantin.jobs.digest import range_rows
     from storage.crawl import fetch_log_rows
-    from storage.digests import portal_health
 
     _, base = site
     yaml_text = f"""sources:
@@ -150,8 +150,8 @@ def test_a_portal_without_article_links_is_a_failed_portal(
     assert report.failed in ("no article link found on its listing pages", "none of its listing links led to an article")
     assert not report.ok and report.new_articles == 0
     today = dt.datetime.now(dt.UTC).date()
-    with session_factory(settings)() as session:
-        health = portal_health(session, DigestRange(today - dt.timedelta(days=1), today + dt.timedelta(days=1)), "Asia/Ho_Chi_Minh")
+    with database(settings)() as session:
+        health = range_rows(session, DigestRange(today - dt.timedelta(days=1), today + dt.timedelta(days=1)), "Asia/Ho_Chi_Minh").health
         logged = fetch_log_rows(session, run_id)
     (row,) = [h for h in health if h.portal_id == "wrong-page"]
     assert row.error_count >= 1  # red in the digest's portal health
@@ -180,7 +180,7 @@ def test_bare_relative_links_and_a_site_wide_stamp(sqlite_settings: Settings, tm
         report = reports[0]
         assert report.failed is None
         assert any("site-wide stamp" in w for w in report.warnings), (report.warnings, report.errors, report.new_articles)
-        with session_factory(settings)() as session:
+        with database(settings)() as session:
             stored = session.execute(select(Article)).scalars().all()
         by_path = {a.url.removeprefix(base): a for a in stored}
         assert sorted(by_path) == sorted(expected)

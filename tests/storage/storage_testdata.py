@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from bantin.dedup import content_hash
 from storage.articles import NewArticle
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds" / "articles"
@@ -51,6 +52,7 @@ def seed_article(
         url=url,
         title=lines[1],
         text=text,
+        content_hash=content_hash(text),
         published_at=published_at,
         byline="Vân Anh",
         captions=["Quang cảnh buổi làm việc"],

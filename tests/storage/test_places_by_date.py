@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from bantin.cli import app
+from bantin.dedup import content_hash
 from bantin.jobs.extract import extract_articles, load_articles
 from bantin.settings import PROJECT_ROOT, Settings
 from bantin.sources import SourcesError, parse_sources
@@ -88,9 +89,9 @@ def test_meetings_are_stored_under_the_units_of_their_date(session: Session, set
     new_title, new_text = _article(ARTICLES / "vinh_linh_2025_10.txt")
     before, after = insert_articles(session, [
         NewArticle("vinh-linh", "https://vinhlinh.quangtri.gov.vn/vi/a/2024", old_title, old_text,
-                   dt.datetime(2024, 7, 8, 10, 0, tzinfo=VN)),
+                   dt.datetime(2024, 7, 8, 10, 0, tzinfo=VN), content_hash=content_hash(old_text)),
         NewArticle("vinh-linh", "https://vinhlinh.quangtri.gov.vn/vi/a/2025", new_title, new_text,
-                   dt.datetime(2025, 10, 15, 9, 0, tzinfo=VN)),
+                   dt.datetime(2025, 10, 15, 9, 0, tzinfo=VN), content_hash=content_hash(new_text)),
     ])
     counts = extract_articles(session, load_articles(session, [before, after]), settings)
     session.commit()

@@ -5,25 +5,26 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import threading
+import zlib
 
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from bantin.dedup import content_hash
 from bantin.settings import Settings
+from bantin.urls import canonicalize_url
 from storage.articles import (
     ArticleNotFound,
     NewArticle,
+    NewSnapshot,
     StorageInputError,
-    article_ids_by_content_hash,
-    canonical_url,
     insert_articles,
     insert_articles_reporting,
     known_urls,
     load_snapshot,
     mark_duplicate,
-    minhash_candidates,
-    save_snapshot,
+    save_snapshots,
     upsert_portals,
 )
 from storage.models import Article, PageSnapshot, Portal
@@ -83,15 +84,13 @@ def test_insert_returns_ids_in_input_order(portals: Session) -> None:
 def test_url_spellings_of_one_page_are_one_article(portals: Session) -> None:
     raw = "https://VinhLinh.quangtri.gov.vn:443/vi/tin-tức/hội-nghị.html#top"
     encoded = "https://vinhlinh.quangtri.gov.vn/vi/tin-t%e1%bb%a9c/h%E1%BB%99i-ngh%E1%BB%8B.html"
-    insert_articles(portals, [seed_article(raw)])
-    assert insert_articles_reporting(portals, [seed_article(encoded)])[0].created is False
-    assert known_urls(portals, [raw, encoded, "https://vinhlinh.quangtri.gov.vn/vi/khac.html", "not a url"]) == {
-        raw,
-        encoded,
-    }
-    assert canonical_url(raw) == "https://vinhlinh.quangtri.gov.vn/vi/tin-t%E1%BB%A9c/h%E1%BB%99i-ngh%E1%BB%8B.html"
-    # Query strings differ between pages of a listing: they are kept.
-    assert canonical_url("https://a.gov.vn/tin?page=2") != canonical_url("https://a.gov.vn/tin?page=3")
+    # The crawl stores and looks up canonical URLs (bantin.urls, the one definition).
+    insert_articles(portals, [seed_article(canonicalize_url(raw))])
+    assert insert_articles_reporting(portals, [seed_article(canonicalize_url(encoded))])[0].created is False
+    other = canonicalize_url("https://vinhlinh.quangtri.gov.vn/vi/khac.html")
+    assert known_urls(portals, [canonicalize_url(raw), other]) == {canonicalize_url(encoded)}
+    with pytest.raises(StorageInputError, match="not an absolute"):
+        insert_articles(portals, [seed_article("/vi/tin-tuc/a.html")])
 
 
 def test_datetimes_come_back_aware_in_utc(portals: Session, engine: Engine) -> None:
@@ -112,14 +111,18 @@ def test_naive_datetimes_are_refused_with_the_field_name(portals: Session) -> No
         insert_articles(portals, [seed_article(published_at=dt.datetime(2024, 7, 5, 16, 30))])
 
 
+def snapshot_of(url: str, body: bytes, content_type: str | None = None, encoding: str | None = None) -> NewSnapshot:
+    return NewSnapshot(url, hashlib.sha256(body).hexdigest(), zlib.compress(body), 200, content_type, encoding)
+
+
 def test_snapshot_round_trips_and_is_stored_once(portals: Session) -> None:
     url = "https://vinhlinh.quangtri.gov.vn/vi/chi-tiet/-/view-article/1/tin-tuc/1720166400000"
     body = ("<html><body>" + "<p>Huyện ủy Vĩnh Linh làm việc với Đảng uỷ xã Vĩnh Lâm</p>" * 200 + "</body></html>").encode()
-    first = save_snapshot(portals, url, body, content_type="text/html; charset=utf-8", encoding="utf-8")
     [article_id] = insert_articles(portals, [seed_article(url)])
-    again = save_snapshot(portals, url, body, article_id=article_id)
+    page = snapshot_of(url, body, content_type="text/html; charset=utf-8", encoding="utf-8")
+    assert save_snapshots(portals, [(page, article_id)]) == 1
+    save_snapshots(portals, [(page, article_id)])  # a retried batch
     portals.commit()
-    assert first == again
     assert count(portals, PageSnapshot) == 1
     stored_size = portals.execute(select(func.length(PageSnapshot.body_zlib))).scalar_one()
     assert stored_size < len(body) / 10  # repetitive HTML compresses well
@@ -133,7 +136,7 @@ def test_snapshot_round_trips_and_is_stored_once(portals: Session) -> None:
     assert snapshot.fetched_at.tzinfo is not None
 
     changed = body.replace(b"</body>", b"<p>108 lu\xe1\xbb\xa3t xem</p></body>")
-    save_snapshot(portals, url, changed, fetched_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+    save_snapshots(portals, [(snapshot_of(url, changed), article_id)], fetched_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
     assert count(portals, PageSnapshot) == 2
     newest = load_snapshot(portals, url)
     assert newest is not None and newest.body == changed
@@ -163,41 +166,17 @@ def test_mark_duplicate_flattens_chains_and_refuses_cycles(portals: Session) -> 
     assert rows == {original: None, copy: original, copy_of_copy: original}
 
 
-def test_minhash_candidates_are_signed_originals(portals: Session) -> None:
-    signature = bytes(range(16))
-    articles = [
-        seed_article("https://vinhlinh.quangtri.gov.vn/a1"),
-        seed_article("https://vinhlinh.quangtri.gov.vn/a2"),
-        seed_article("https://tuyenquang.gov.vn/a3", portal_id="tuyen-quang"),
-    ]
-    for article in articles[:2]:
-        article.minhash = signature
-    articles[2].minhash = signature[::-1]
-    a1, a2, a3 = insert_articles(portals, articles)
-    insert_articles(portals, [seed_article("https://vinhlinh.quangtri.gov.vn/unsigned")])
-    mark_duplicate(portals, a2, a1)
-    candidates = minhash_candidates(portals)
-    assert {(c.id, c.minhash) for c in candidates} == {(a1, signature), (a3, signature[::-1])}
-    assert [c.id for c in candidates] == sorted(c.id for c in candidates)
-    assert [c.id for c in minhash_candidates(portals, portal_ids=["tuyen-quang"])] == [a3]
-    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
-    assert minhash_candidates(portals, since=later) == []
-    # Identical texts: the exact-duplicate lookup points at the original.
-    hashes = portals.execute(select(Article.content_hash).where(Article.id == a1)).scalar_one()
-    assert article_ids_by_content_hash(portals, [hashes]) == {hashes: min(a1, a3)}  # a2 is a duplicate
-
-
 def test_article_needs_a_known_portal(session: Session) -> None:
     # Foreign keys are enforced on SQLite too (PRAGMA foreign_keys=ON).
     from sqlalchemy.exc import IntegrityError
 
     with pytest.raises(IntegrityError):
-        insert_articles(session, [NewArticle(portal_id="nowhere", url="https://x.gov.vn/a", title="t", text="x")])
+        insert_articles(session, [NewArticle(portal_id="nowhere", url="https://x.gov.vn/a", title="t", text="x", content_hash=content_hash("x"))])
 
 
 def test_concurrent_crawls_store_each_url_once(settings: Settings) -> None:
     """Parallel Prefect tasks inserting overlapping URLs: no lock error, one row per URL."""
-    factory = session_factory(settings)
+    factory = session_factory(settings.resolved_database_url)
     with factory.begin() as session:
         upsert_portals(session, PORTALS)
     errors: list[BaseException] = []
@@ -210,7 +189,7 @@ def test_concurrent_crawls_store_each_url_once(settings: Settings) -> None:
                     known_urls(session, urls)
                     ids = insert_articles(session, [seed_article(url) for url in urls])
                     for url, article_id in zip(urls, ids, strict=True):
-                        save_snapshot(session, url, url.encode(), article_id=article_id)
+                        save_snapshots(session, [(snapshot_of(url, url.encode()), article_id)])
         except BaseException as error:  # reported below
             errors.append(error)
 

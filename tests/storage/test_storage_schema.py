@@ -53,7 +53,7 @@ def test_migrations_run_down_and_up_again(engine: Engine) -> None:
 def test_first_use_upgrades_an_empty_database(settings: Settings, engine: Engine) -> None:
     downgrade(engine, "base")
     dispose_engines()
-    factory = session_factory(settings)
+    factory = session_factory(settings.resolved_database_url)
     with factory.begin() as session:
         assert session.execute(text("SELECT count(*) FROM articles")).scalar_one() == 0
     assert current_revision(engine) == head_revision()
