@@ -80,6 +80,10 @@ class HttpStatusError(FetchError):
         self.status = status
 
 
+class UnsupportedScheme(FetchError):
+    """The URL's scheme is not http or https (a mailto:, javascript: or ftp: link): never requested."""
+
+
 class RetriesExhausted(FetchError):
     """Transient failures (timeouts, resets, 429/5xx) persisted through every retry."""
 
@@ -504,7 +508,7 @@ class Fetcher:
             try:
                 resp = await self._attempt(url, purpose, headers)
             except httpx.UnsupportedProtocol as exc:
-                raise HttpStatusError(url, 0) from exc
+                raise UnsupportedScheme(url, "not an http(s) URL") from exc
             except (httpx.TransportError, _AttemptTimeout) as exc:
                 reason = "timeout" if isinstance(exc, (_AttemptTimeout, httpx.TimeoutException)) else type(exc).__name__
                 if attempt >= self.settings.max_retries:
@@ -570,6 +574,9 @@ class Fetcher:
         """Fetch one page. 304 comes back as a result with `not_modified`; failures raise FetchError."""
         url = canonicalize_url(url)
         allowed = frozenset(allowed_hosts)
+        if urlsplit(url).scheme not in ("http", "https"):
+            self._record(url, purpose, None, 0, None, "refused: not an http(s) URL")
+            raise UnsupportedScheme(url, "not an http(s) URL")
         if host_of(url) not in allowed:
             self._record(url, purpose, None, 0, None, "refused: host not allowed")
             raise HostNotAllowed(url, "host not in the portal's allowed hosts")
