@@ -1,4 +1,4 @@
-"""Database fixtures shared by every test folder (owned by storage).
+"""Fixtures shared by every test folder: databases (owned by storage), the Prefect server.
 
 Fixtures
 --------
@@ -26,6 +26,10 @@ Fixtures
     The same, SQLite only, for tests that need a database but have nothing
     backend-specific to check (keeps slow tests from running twice).
 
+`prefect_server`, `prefect_api`, `work_pool`
+    One real Prefect server for the whole session, cleaned after each test that used it
+    (tests/prefect_harness/fixtures.py).
+
 The PostgreSQL instances carry the ``postgres`` marker: ``-m "not postgres"`` skips
 them, ``-m postgres`` runs only them. If BANTIN_TEST_DATABASE_URL is set but the server
 cannot be reached, the tests fail (they are never skipped silently). The database in
@@ -48,6 +52,13 @@ from sqlalchemy.orm import Session
 from bantin.settings import Settings
 from storage.models import Base
 from storage.session import dispose_engines, head_revision, make_engine, normalise_url, upgrade
+from tests.prefect_harness.fixtures import (  # noqa: F401  (one real Prefect server per session)
+    _clean_prefect_server,
+    prefect_api,
+    prefect_server,
+    pytest_terminal_summary,
+    work_pool,
+)
 
 PG_URL_ENV = "BANTIN_TEST_DATABASE_URL"
 SQLITE_FILE = "bantin.sqlite3"

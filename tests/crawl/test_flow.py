@@ -1,4 +1,4 @@
-"""The Prefect flow, run for real (ephemeral Prefect API in a subprocess with its own home).
+"""The Prefect flow, run for real: in a subprocess, against the session's Prefect server.
 
 Checks the flow's promises: portals crawled in parallel tasks, a portal that cannot be
 reached is retried, recorded and does not stop the others, a table artifact per run,
@@ -8,50 +8,60 @@ the run named "crawl <date> <time>".
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bantin.fixtures.app import create_app
 from bantin.settings import PROJECT_ROOT, FetchSettings
 from tests.crawl.conftest import serve
+from tests.prefect_harness.procs import PrefectServer, prefect_env
 
 pytestmark = pytest.mark.server
 
 SCRIPT = r"""
 import json, sys
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from flows.crawl import crawl_portals
 
 state = crawl_portals(sources=["vinh-hanh", "lam-binh"], offline=True, task_retries=1, task_retry_delay_s=0, return_state=True)
 result = state.result()
+run_id = state.state_details.flow_run_id  # the server is shared: read back this run only
 with get_client(sync_client=True) as client:
-    runs = client.read_flow_runs()
-    artifacts = client.read_artifacts()
+    run = client.read_flow_run(run_id)
+    artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))
     table = [a for a in artifacts if a.key == "crawl-report"]
 print("RESULT " + json.dumps({
     "state": state.type.value,
-    "name": runs[0].name,
+    "name": run.name,
     "summary": result,
     "artifact": table[0].data if table else None,
 }))
 """
 
 
-def test_flow_crawls_portals_and_survives_an_unreachable_one(tmp_path: Path) -> None:
+def _fast_sources(path: Path) -> Path:
+    """deploy/sources.yaml at 20 requests/s per portal (robots.txt still rules): the flow, not politeness, is tested here."""
+    registry = yaml.safe_load((PROJECT_ROOT / "deploy" / "sources.yaml").read_text(encoding="utf-8"))
+    for source in registry["sources"]:
+        source["politeness"] = {"requests_per_second": 20.0}
+    path.write_text(yaml.safe_dump(registry, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_flow_crawls_portals_and_survives_an_unreachable_one(prefect_server: PrefectServer, tmp_path: Path) -> None:
     app = create_app(faults=["lambinh.tuyenquang.gov.vn/robots.txt=reset"])
     with serve(app) as base:
-        env = dict(os.environ)
+        env = prefect_env(tmp_path / "prefect", prefect_server.api_url)
         env.update(
-            PREFECT_HOME=str(tmp_path / "prefect"),
-            PREFECT_API_URL="",
-            PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="240",
             PREFECT_LOGGING_LEVEL="WARNING",
             BANTIN_DATA_DIR=str(tmp_path / "var"),
             BANTIN_FIXTURES_URL=base,
+            BANTIN_SOURCES=str(_fast_sources(tmp_path / "sources.yaml")),
             PYTHONPATH=str(PROJECT_ROOT),
         )
         env.pop("BANTIN_DATABASE_URL", None)

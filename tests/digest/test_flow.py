@@ -1,5 +1,5 @@
-"""The Prefect flow, run for real (ephemeral Prefect API in a subprocess with its own
-home): run name, markdown artifact, one mail task per subscriber, a retry of the mail
+"""The Prefect flow, run for real (in a subprocess, against the session's Prefect
+server): run name, markdown artifact, one mail task per subscriber, a retry of the mail
 task after a temporary SMTP failure that still delivers exactly one message, and the
 SMTP password read from a Prefect Secret block."""
 
@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -22,26 +23,30 @@ from digest_world import World, local
 from storage.digests import deliveries
 from storage.session import make_engine
 from test_delivery import Inbox, free_port
+from tests.prefect_harness.procs import PrefectServer, prefect_env
 
 pytestmark = pytest.mark.server
 
 SCRIPT = r"""
-import json
+import json, os
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter, FlowRunFilterId
 from prefect.blocks.system import Secret
 from flows.digest import weekly_digest
 
 # The SMTP password lives in a Prefect Secret block, named by BANTIN_SMTP_SECRET_BLOCK.
-Secret(value="s3cret-pass").save("bantin-smtp-password", overwrite=True)
+Secret(value="s3cret-pass").save(os.environ["BANTIN_SMTP_SECRET_BLOCK"])
 state = weekly_digest(week="2024-W27", send=True, smtp_retry_delay_s=0, return_state=True)
 result = state.result()
+run_id = state.state_details.flow_run_id  # the server is shared: read back this run only
 with get_client(sync_client=True) as client:
-    runs = client.read_flow_runs()
-    artifacts = [a for a in client.read_artifacts() if a.key == "weekly-digest"]
-    task_runs = client.read_task_runs()
+    run = client.read_flow_run(run_id)
+    mine = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+    artifacts = [a for a in client.read_artifacts(artifact_filter=mine) if a.key == "weekly-digest"]
+    task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
 print("RESULT " + json.dumps({
     "state": state.type.value,
-    "name": runs[0].name,
+    "name": run.name,
     "result": result,
     "artifact": artifacts[0].data if artifacts else None,
     "tasks": sorted((t.name.rsplit("-", 1)[0], t.state.type.value, t.run_count) for t in task_runs),
@@ -63,7 +68,9 @@ class FlakyInbox(Inbox):
         return await super().handle_DATA(server, session, envelope)
 
 
-def test_weekly_digest_flow_mails_each_subscriber_once_with_a_retry(sqlite_settings: Settings, tmp_path: Path) -> None:
+def test_weekly_digest_flow_mails_each_subscriber_once_with_a_retry(
+    sqlite_settings: Settings, prefect_server: PrefectServer, tmp_path: Path
+) -> None:
     engine = make_engine(sqlite_settings.resolved_database_url)
     with Session(engine) as session:
         world = World(session)
@@ -95,10 +102,9 @@ def test_weekly_digest_flow_mails_each_subscriber_once_with_a_retry(sqlite_setti
     )
     controller.start()
     try:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("BANTIN_", "PREFECT_"))}
+        base = {k: v for k, v in os.environ.items() if not k.startswith("BANTIN_")}
+        env = prefect_env(tmp_path / "prefect", prefect_server.api_url, base)
         env.update(
-            PREFECT_HOME=str(tmp_path / "prefect"),
-            PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="240",
             PREFECT_LOGGING_LEVEL="WARNING",
             BANTIN_DATA_DIR=str(sqlite_settings.data_dir),
             BANTIN_DATABASE_URL=sqlite_settings.resolved_database_url,
@@ -107,7 +113,7 @@ def test_weekly_digest_flow_mails_each_subscriber_once_with_a_retry(sqlite_setti
             BANTIN_SMTP_PORT=str(port),
             BANTIN_SMTP_SECURITY="none",
             BANTIN_SMTP_USER="bantin",
-            BANTIN_SMTP_SECRET_BLOCK="bantin-smtp-password",
+            BANTIN_SMTP_SECRET_BLOCK=f"bantin-smtp-password-{uuid.uuid4().hex[:8]}",  # this test's own block
             PYTHONPATH=str(PROJECT_ROOT),
         )
         proc = subprocess.run([sys.executable, "-c", SCRIPT], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=480)

@@ -1,4 +1,4 @@
-"""Small synchronous reads of a Prefect server's REST API (for tests, docs and checks).
+"""Small synchronous reads (and the tests' clean-up) of a Prefect server's REST API.
 
 Plain httpx against the documented /api routes, so a caller needs neither a Prefect
 profile nor an event loop, and the answer is exactly what the UI shows.
@@ -106,6 +106,38 @@ class PrefectApi:
             if "-> 404" in str(exc):
                 return None
             raise
+
+    def clean(self) -> dict[str, int]:
+        """Delete what tests leave on a shared server: flow runs not finished (scheduled,
+        pending, running), deployments, global concurrency limits and named blocks.
+        The work pools and finished runs stay (tests read runs back by id). Returns counts."""
+        deleted = {"flow runs": 0, "deployments": 0, "concurrency limits": 0, "blocks": 0}
+        unfinished = {"flow_runs": {"state": {"type": {"not_any_": sorted(FINAL_STATES)}}}}
+        while batch := self.flow_runs(unfinished):
+            for run in batch:
+                self._delete(f"/flow_runs/{run['id']}")
+                deleted["flow runs"] += 1
+        while batch := self._objects("POST", "/deployments/filter", json={"limit": 200}):
+            for deployment in batch:
+                self._delete(f"/deployments/{deployment['id']}")
+                deleted["deployments"] += 1
+        while batch := self._objects("POST", "/v2/concurrency_limits/filter", json={"limit": 200}):
+            for limit in batch:
+                self._delete(f"/v2/concurrency_limits/{limit['id']}")
+                deleted["concurrency limits"] += 1
+        named = {"block_documents": {"is_anonymous": {"eq_": False}}, "limit": 200}
+        while batch := self._objects("POST", "/block_documents/filter", json=named):
+            for block in batch:
+                self._delete(f"/block_documents/{block['id']}")
+                deleted["blocks"] += 1
+        return deleted
+
+    def _delete(self, path: str) -> None:
+        try:
+            self._request("DELETE", path)
+        except PrefectProcessError as exc:
+            if "-> 404" not in str(exc):  # gone meanwhile (a deployment's scheduled runs go with it)
+                raise
 
     def wait(self, flow_run_id: str, timeout_s: float = 180.0, poll_s: float = 1.0) -> dict[str, Any]:
         """Wait for a flow run to reach a final state; raise with its logs unless Completed."""

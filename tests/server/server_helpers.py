@@ -8,13 +8,9 @@ import sys
 from pathlib import Path
 
 from tests.prefect_harness.procs import PROJECT_ROOT, PrefectProcessError, PrefectServer
+from tests.prefect_harness.timings import record_timing
 
-TIMINGS: list[tuple[str, float]] = []
-
-
-def record_timing(label: str, seconds: float) -> None:
-    """Shown in the pytest summary: the wall times docs/prefect.md reports."""
-    TIMINGS.append((label, seconds))
+__all__ = ["app_env", "enabled_source_ids", "python_module", "record_timing"]
 
 
 def app_env(server: PrefectServer, data_dir: Path, database_url: str) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """Scale-out: Prefect server and app database on PostgreSQL, two workers sharing one crawl.
 
-Runs when BANTIN_TEST_DATABASE_URL is set (CI has PostgreSQL). `crawl-portals` with
+Runs when BANTIN_TEST_DATABASE_URL is set (CI has PostgreSQL); the session's Prefect
+server is then on PostgreSQL too (tests/prefect_harness/fixtures.py). `crawl-portals` with
 fan_out=true starts one `crawl-portal` run per batch of portals; with two workers of
 two slots each and four runs (parent + three batches), both workers must take runs.
 Then: every portal crawled once, no duplicate article rows, and each host's requests
@@ -27,7 +28,6 @@ from tests.prefect_harness.procs import PROJECT_ROOT, PrefectServer, prefect_cli
 
 PG_URL_ENV = "BANTIN_TEST_DATABASE_URL"
 PREFECT_FILE = PROJECT_ROOT / "deploy" / "prefect.yaml"
-POOL = "bantin-process"
 BATCH_SIZE = 2
 # The fetcher reserves start slots one interval apart; a request starts at its slot plus
 # the event loop's wake-up lateness, which on a loaded 2-core CI box reaches a few 100 ms.
@@ -37,24 +37,18 @@ pytestmark = pytest.mark.skipif(not os.environ.get(PG_URL_ENV), reason=f"{PG_URL
 
 
 @pytest.fixture
-def pg_databases() -> Iterator[tuple[str, str]]:
-    """Two fresh databases on the test PostgreSQL: (Prefect server URL, app URL); dropped after."""
+def app_database() -> Iterator[str]:
+    """A fresh app database on the test PostgreSQL (the workers' BANTIN_DATABASE_URL); dropped after."""
     base = make_url(os.environ[PG_URL_ENV])
-    suffix = uuid.uuid4().hex[:10]
-    names = [f"bantin_prefect_test_{suffix}", f"bantin_app_test_{suffix}"]
+    name = f"bantin_app_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(base.set(drivername="postgresql+psycopg", database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        for name in names:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield (
-            base.set(drivername="postgresql+asyncpg", database=names[0]).render_as_string(hide_password=False),
-            base.set(drivername="postgresql+psycopg", database=names[1]).render_as_string(hide_password=False),
-        )
+        yield base.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
-            for name in names:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
@@ -70,23 +64,20 @@ def _host_intervals() -> dict[str, float]:
     }
 
 
-def test_fan_out_crawl_on_two_workers_with_postgresql(pg_databases: tuple[str, str], tmp_path: Path) -> None:
-    prefect_db_url, app_db_url = pg_databases
-    server = PrefectServer(tmp_path / "prefect-home", database_url=prefect_db_url)
-    started = time.monotonic()
-    server.start()
+def test_fan_out_crawl_on_two_workers_with_postgresql(
+    prefect_server: PrefectServer, prefect_api: PrefectApi, work_pool: str, app_database: str, tmp_path: Path
+) -> None:
+    assert prefect_server.database_url.startswith("postgresql+asyncpg://")
+    server, api, app_db_url = prefect_server, prefect_api, app_database
     workers = []
     try:
-        record_timing("prefect server start -> healthy (PostgreSQL)", time.monotonic() - started)
-        api = PrefectApi(server.api_url)
         env = app_env(server, tmp_path / "data", database_url=app_db_url)
-        prefect_cli(["work-pool", "create", POOL, "--type", "process"], env)
         python_module(["flows.serve", "--create-limits"], env)
         prefect_cli(["deploy", "--all", "--prefect-file", str(PREFECT_FILE)], env)
         for name in ("crawl-portals", "weekly-digest"):  # no scheduled run mid-test
             api.deactivate_schedules(api.deployment(name, name))
         # Two slots each: the parent and three batch runs need both workers.
-        workers = [start_worker(server, POOL, name, limit=2) for name in ("worker-a", "worker-b")]
+        workers = [start_worker(server, work_pool, name, limit=2) for name in ("worker-a", "worker-b")]
 
         started = time.monotonic()
         parent_id = run_deployment_cli(
@@ -156,4 +147,3 @@ def test_fan_out_crawl_on_two_workers_with_postgresql(pg_databases: tuple[str, s
     finally:
         for worker in workers:
             worker.stop()
-        server.stop()
