@@ -20,6 +20,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 
+from bantin.localtime import LOCAL_TZ
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -63,7 +65,7 @@ class Settings(BaseModel):
     database_url: str | None = Field(None, description="SQLAlchemy URL; SQLite in data_dir when unset")
     sources_file: Path = PROJECT_ROOT / "deploy" / "sources.yaml"
     subscribers_file: Path = PROJECT_ROOT / "deploy" / "subscribers.yaml"
-    timezone: str = "Asia/Ho_Chi_Minh"
+    timezone: str = LOCAL_TZ.key  # the digest's week and the times readers see (bantin.localtime)
     offline: bool = False
     # Offline crawls reach this fixture server (`bantin fixtures serve`) instead of in-process portals.
     fixtures_url: str | None = None

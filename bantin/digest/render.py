@@ -12,7 +12,8 @@ import css_inline
 import jinja2
 
 from bantin.digest.model import DigestWeek
-from bantin.digest.selection import DEFAULT_TIMEZONE, district_key
+from bantin.digest.selection import district_key
+from bantin.localtime import LOCAL_TZ
 from bantin.settings import PROJECT_ROOT
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -40,7 +41,7 @@ class RenderedDigest:
 
 
 @lru_cache(maxsize=4)
-def environment(templates_dir: Path = TEMPLATES_DIR, timezone: str = DEFAULT_TIMEZONE) -> jinja2.Environment:
+def environment(templates_dir: Path = TEMPLATES_DIR, timezone: str = LOCAL_TZ.key) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir),
         # Article titles and quotes come from the web: escape everything in HTML.
@@ -99,7 +100,7 @@ def render(
     digest: DigestWeek,
     *,
     unsubscribe: str | None = None,
-    timezone: str = DEFAULT_TIMEZONE,
+    timezone: str = LOCAL_TZ.key,
     templates_dir: Path = TEMPLATES_DIR,
 ) -> RenderedDigest:
     env = environment(templates_dir, timezone)

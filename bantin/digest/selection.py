@@ -25,11 +25,11 @@ from zoneinfo import ZoneInfo
 
 from bantin.digest.links import link_to_quote
 from bantin.digest.model import DigestDistrict, DigestItem, DigestMeeting, DigestWeek, OtherCopy, PortalHealth
+from bantin.localtime import LOCAL_TZ
 from bantin.places import Following, PlaceCodes, bare, following, place_by_code, resolve_places
 
 LATE_DAYS = 30
 STALE_DAYS = 14
-DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 
 _ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -65,7 +65,7 @@ class DigestRange:
             return self.iso_week
         return "r" + hashlib.sha1(self.label.encode()).hexdigest()[:9]
 
-    def bounds_utc(self, timezone: str = DEFAULT_TIMEZONE) -> tuple[dt.datetime, dt.datetime]:
+    def bounds_utc(self, timezone: str = LOCAL_TZ.key) -> tuple[dt.datetime, dt.datetime]:
         """[start 00:00 local, day after end 00:00 local) as aware UTC datetimes."""
         zone = ZoneInfo(timezone)
         lo = dt.datetime.combine(self.start, dt.time(), zone)
@@ -86,7 +86,7 @@ def parse_week(week: str) -> DigestRange:
     return DigestRange(monday, monday + dt.timedelta(days=6))
 
 
-def last_complete_week(now: dt.datetime | None = None, timezone: str = DEFAULT_TIMEZONE) -> DigestRange:
+def last_complete_week(now: dt.datetime | None = None, timezone: str = LOCAL_TZ.key) -> DigestRange:
     """The last ISO week that has ended in `timezone` (on a Monday: the week before)."""
     local = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(timezone))
     this_monday = local.date() - dt.timedelta(days=local.weekday())
@@ -100,7 +100,7 @@ def resolve_range(
     end: dt.date | str | None = None,
     *,
     now: dt.datetime | None = None,
-    timezone: str = DEFAULT_TIMEZONE,
+    timezone: str = LOCAL_TZ.key,
 ) -> DigestRange:
     """The range the user asked for: a week, or start/end dates, or the last complete week."""
     if week and (start or end):
@@ -259,7 +259,7 @@ def build_digest(
     *,
     health: Sequence[PortalHealth] = (),
     districts: Sequence[str] = (),
-    timezone: str = DEFAULT_TIMEZONE,
+    timezone: str = LOCAL_TZ.key,
     stale_days: int = STALE_DAYS,
     generated_at: dt.datetime | None = None,
 ) -> DigestWeek:

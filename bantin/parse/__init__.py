@@ -6,13 +6,12 @@
 """
 
 from bantin.parse.article import ParsedArticle, parse_article
-from bantin.parse.dates import VN_TZ, date_from_url, has_time, parse_vietnamese_date
+from bantin.parse.dates import date_from_url, has_time, parse_vietnamese_date
 from bantin.parse.detect import Detection, detect_family
 from bantin.parse.listing import Listing, ListingLink, parse_listing, parse_listing_page
 from bantin.parse.text import clean, node_text
 
 __all__ = [
-    "VN_TZ",
     "Detection",
     "Listing",
     "ListingLink",

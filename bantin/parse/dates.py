@@ -12,12 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
+from bantin.localtime import LOCAL_TZ
 from bantin.parse.text import clean
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-EARLIEST = dt.datetime(1995, 1, 1, tzinfo=VN_TZ)  # before any Vietnamese government portal
+EARLIEST = dt.datetime(1995, 1, 1, tzinfo=LOCAL_TZ)  # before any Vietnamese government portal
 
 _DATE = re.compile(r"(?<![\d/.-])(\d{1,2})\s*([-/.])\s*(\d{1,2})\s*\2\s*((?:19|20)\d{2})(?!\d)")
 _DATE_WORDS = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+((?:19|20)\d{2})", re.I)
@@ -44,9 +43,9 @@ def _from_iso(match: re.Match[str], now: dt.datetime) -> dt.datetime | None:
     if zone:
         z = zone.replace(":", "")
         offset = dt.timedelta(0) if z == "Z" else dt.timedelta(hours=int(z[:3]), minutes=int(z[0] + z[3:]))
-        aware = value.replace(tzinfo=dt.timezone(offset)).astimezone(VN_TZ)
+        aware = value.replace(tzinfo=dt.timezone(offset)).astimezone(LOCAL_TZ)
     else:
-        aware = value.replace(tzinfo=VN_TZ)
+        aware = value.replace(tzinfo=LOCAL_TZ)
     return _plausible(aware, now)
 
 
@@ -55,7 +54,7 @@ def parse_vietnamese_date(text: str, *, now: dt.datetime | None = None) -> dt.da
     text = clean(text)
     if not text:
         return None
-    now = now or dt.datetime.now(VN_TZ)
+    now = now or dt.datetime.now(LOCAL_TZ)
     day_month_year: tuple[int, int, int] | None = None
     span = (0, 0)
     match = _DATE.search(text)
@@ -80,7 +79,7 @@ def parse_vietnamese_date(text: str, *, now: dt.datetime | None = None) -> dt.da
         if (tmatch.group(4) or "").strip().lower() == "pm" and hh < 12:
             hh += 12
     try:
-        value = dt.datetime(year, month, day, hh, mm, ss, tzinfo=VN_TZ)
+        value = dt.datetime(year, month, day, hh, mm, ss, tzinfo=LOCAL_TZ)
     except ValueError:
         return None
     return _plausible(value, now)
@@ -96,15 +95,15 @@ def has_time(text: str) -> bool:
 
 def date_from_url(url: str, *, now: dt.datetime | None = None) -> dt.datetime | None:
     """Publication time encoded in an article id: milliseconds (Liferay 3cms) or Unix seconds."""
-    now = now or dt.datetime.now(VN_TZ)
+    now = now or dt.datetime.now(LOCAL_TZ)
     path = urlsplit(url).path
     for token in reversed(re.findall(r"(?<!\d)(\d{10}|\d{13})(?!\d)", path)):
         seconds = int(token) / 1000 if len(token) == 13 else int(token)
         try:
-            value = dt.datetime.fromtimestamp(seconds, tz=VN_TZ)
+            value = dt.datetime.fromtimestamp(seconds, tz=LOCAL_TZ)
         except (OverflowError, OSError, ValueError):
             continue
-        if dt.datetime(2000, 1, 1, tzinfo=VN_TZ) <= value <= now + dt.timedelta(days=1):
+        if dt.datetime(2000, 1, 1, tzinfo=LOCAL_TZ) <= value <= now + dt.timedelta(days=1):
             return value
     return None
 

@@ -23,7 +23,8 @@ from bantin.fixtures.portals import FixturePortal, load_portals
 from bantin.fixtures.routing import offline_transport
 from bantin.jobs.crawl import crawl_sources
 from bantin.jobs.db import database
-from bantin.parse import VN_TZ, clean
+from bantin.localtime import LOCAL_TZ
+from bantin.parse import clean
 from bantin.settings import PROJECT_ROOT, Settings
 from bantin.sources import Politeness, Source, load_sources
 from bantin.urls import canonicalize_url
@@ -105,12 +106,12 @@ def test_every_fixture_article_is_stored_once(crawled: Crawled) -> None:
 
 def test_publication_dates_are_the_articles_own(crawled: Crawled) -> None:
     stored = _articles(crawled.settings)
-    served_today = dt.datetime.now(VN_TZ).date()
+    served_today = dt.datetime.now(LOCAL_TZ).date()
     for portal in _portals().values():
         for fixture in portal.articles:
             article = stored[canonicalize_url(portal.url(fixture.path))]
             assert article.published_at is not None, fixture.path
-            local = article.published_at.astimezone(VN_TZ)
+            local = article.published_at.astimezone(LOCAL_TZ)
             assert local.date() == fixture.published_at.date(), (portal.id, fixture.path, local)
             if portal.family in ("php_static", "drupal", "liferay"):  # pages (or URL ids) carry the time
                 assert local == fixture.published_at, (portal.id, fixture.path, local)

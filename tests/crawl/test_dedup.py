@@ -13,7 +13,8 @@ from bantin.dedup import content_hash, fingerprint, same_figures
 from bantin.fetch import FetchResult
 from bantin.jobs.crawl import DatabaseStore
 from bantin.jobs.db import database
-from bantin.parse import VN_TZ, ParsedArticle
+from bantin.localtime import LOCAL_TZ
+from bantin.parse import ParsedArticle
 from bantin.settings import Settings
 from storage.articles import upsert_portals
 from storage.models import Article
@@ -71,7 +72,7 @@ def test_copies_link_to_the_earliest_original_across_runs(settings: Settings) ->
     factory = database(settings)
     with factory.begin() as session:
         upsert_portals(session, [_Portal("ham-yen", "hamyen.tuyenquang.gov.vn"), _Portal("tinh", "tuyenquang.gov.vn")])
-    day = dt.datetime(2023, 9, 21, 8, 20, tzinfo=VN_TZ)
+    day = dt.datetime(2023, 9, 21, 8, 20, tzinfo=LOCAL_TZ)
     # Run 1: the province's copy (edited title, one sentence trimmed) arrives first.
     store = DatabaseStore(factory)
     copy = _item("https://tuyenquang.gov.vn/tin/ham-yen-lam-viec.html", "Hàm Yên: làm việc với xã Đức Ninh", STORY + [STORY[1]], day + dt.timedelta(days=1))

@@ -8,7 +8,8 @@ import pytest
 
 from bantin.fixtures.portals import FixtureArticle, FixturePortal, load_portals
 from bantin.fixtures.render import Renderer
-from bantin.parse import VN_TZ, clean, date_from_url, parse_article, parse_listing, parse_vietnamese_date
+from bantin.localtime import LOCAL_TZ
+from bantin.parse import clean, date_from_url, parse_article, parse_listing, parse_vietnamese_date
 from bantin.urls import canonicalize_url
 
 TODAY = dt.date(2026, 11, 22)
@@ -22,16 +23,16 @@ def _pages() -> list[tuple[FixturePortal, FixtureArticle]]:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Đăng ngày 17 - 05 - 2024", dt.datetime(2024, 5, 17, tzinfo=VN_TZ)),
-        ("- 09-10-2024", dt.datetime(2024, 10, 9, tzinfo=VN_TZ)),
-        ("Thứ năm - 09/03/2017 21:41", dt.datetime(2017, 3, 9, 21, 41, tzinfo=VN_TZ)),
-        ("THỨ BA, 25/02/2020 08:51:00", dt.datetime(2020, 2, 25, 8, 51, tzinfo=VN_TZ)),
-        ("(29/06/2026, 14:49)", dt.datetime(2026, 6, 29, 14, 49, tzinfo=VN_TZ)),
-        ("04:35 15/03/2016", dt.datetime(2016, 3, 15, 4, 35, tzinfo=VN_TZ)),
-        ("Đăng ngày 18-03-2021 16:03", dt.datetime(2021, 3, 18, 16, 3, tzinfo=VN_TZ)),
-        ("Ngày đăng: 04/03/2024 - 09:05", dt.datetime(2024, 3, 4, 9, 5, tzinfo=VN_TZ)),
-        ("ngày 5 tháng 7 năm 2024", dt.datetime(2024, 7, 5, tzinfo=VN_TZ)),
-        ("2024-07-08T10:17:00+07:00", dt.datetime(2024, 7, 8, 10, 17, tzinfo=VN_TZ)),
+        ("Đăng ngày 17 - 05 - 2024", dt.datetime(2024, 5, 17, tzinfo=LOCAL_TZ)),
+        ("- 09-10-2024", dt.datetime(2024, 10, 9, tzinfo=LOCAL_TZ)),
+        ("Thứ năm - 09/03/2017 21:41", dt.datetime(2017, 3, 9, 21, 41, tzinfo=LOCAL_TZ)),
+        ("THỨ BA, 25/02/2020 08:51:00", dt.datetime(2020, 2, 25, 8, 51, tzinfo=LOCAL_TZ)),
+        ("(29/06/2026, 14:49)", dt.datetime(2026, 6, 29, 14, 49, tzinfo=LOCAL_TZ)),
+        ("04:35 15/03/2016", dt.datetime(2016, 3, 15, 4, 35, tzinfo=LOCAL_TZ)),
+        ("Đăng ngày 18-03-2021 16:03", dt.datetime(2021, 3, 18, 16, 3, tzinfo=LOCAL_TZ)),
+        ("Ngày đăng: 04/03/2024 - 09:05", dt.datetime(2024, 3, 4, 9, 5, tzinfo=LOCAL_TZ)),
+        ("ngày 5 tháng 7 năm 2024", dt.datetime(2024, 7, 5, tzinfo=LOCAL_TZ)),
+        ("2024-07-08T10:17:00+07:00", dt.datetime(2024, 7, 8, 10, 17, tzinfo=LOCAL_TZ)),
         ("31/02/2024", None),
         ("- 108 lượt xem", None),
     ],
@@ -42,8 +43,8 @@ def test_vietnamese_dates(text: str, expected: dt.datetime | None) -> None:
 
 def test_dates_from_url_ids() -> None:
     liferay = "https://vinhlinh.quangtri.gov.vn/vi/chi-tiet/-/view-article/1/20251/1720408620000"
-    assert date_from_url(liferay) == dt.datetime(2024, 7, 8, 10, 17, tzinfo=VN_TZ)
-    assert date_from_url("https://x.gov.vn/tin/1700000000.html") == dt.datetime(2023, 11, 15, 5, 13, 20, tzinfo=VN_TZ)
+    assert date_from_url(liferay) == dt.datetime(2024, 7, 8, 10, 17, tzinfo=LOCAL_TZ)
+    assert date_from_url("https://x.gov.vn/tin/1700000000.html") == dt.datetime(2023, 11, 15, 5, 13, 20, tzinfo=LOCAL_TZ)
     assert date_from_url("https://x.gov.vn/node/505") is None
 
 
@@ -116,7 +117,7 @@ def test_generic_fallback_takes_the_largest_text_block() -> None:
     assert parsed.generic and parsed.family == "generic" and parsed.warnings
     assert len(parsed.paragraphs) == 5 and parsed.paragraphs[0].startswith("Đoạn văn số 0")
     assert parsed.title == "Hội nghị Ban Chấp hành"
-    assert parsed.published_at == dt.datetime(2024, 5, 17, tzinfo=VN_TZ)
+    assert parsed.published_at == dt.datetime(2024, 5, 17, tzinfo=LOCAL_TZ)
 
 
 @pytest.mark.parametrize("portal", PORTALS, ids=lambda p: p.id)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from bantin.digest.links import link_to_quote
 from bantin.digest.model import DigestDistrict, DigestItem, DigestMeeting, DigestWeek, OtherCopy, PortalHealth
+from bantin.localtime import LOCAL_TZ
 from storage.models import Article, Meeting, MeetingItem, Portal
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
+VN = LOCAL_TZ
 
 
 def local(*args: int) -> dt.datetime:

@@ -19,12 +19,13 @@ from bantin.digest.render import render
 from bantin.digest.selection import DigestRange, build_digest
 from bantin.jobs.digest import range_rows
 from bantin.jobs.extract import extract_articles, load_articles
+from bantin.localtime import LOCAL_TZ
 from bantin.settings import PROJECT_ROOT, Settings
 from bantin.sources import parse_sources
 from storage.articles import NewArticle, insert_articles, upsert_portals
 from storage.session import make_engine
 
-TZ = "Asia/Ho_Chi_Minh"
+TZ = LOCAL_TZ.key
 VN = dt.timezone(dt.timedelta(hours=7))
 SEED_2024 = PROJECT_ROOT / "seeds" / "articles" / "000_5c1522404ab5e1ef.txt"
 ARTICLE_2025 = PROJECT_ROOT / "tests" / "storage" / "articles" / "vinh_linh_2025_10.txt"

@@ -19,10 +19,11 @@ from bantin.digest.selection import (
     resolve_range,
 )
 from bantin.jobs.digest import range_rows
+from bantin.localtime import LOCAL_TZ
 from digest_world import World, local
 from storage.models import FetchLog
 
-TZ = "Asia/Ho_Chi_Minh"
+TZ = LOCAL_TZ.key
 W27 = parse_week("2024-W27")
 
 

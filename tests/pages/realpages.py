@@ -16,12 +16,11 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from bantin.localtime import LOCAL_TZ
 from bantin.urls import canonicalize_url
 
 CORPUS = Path(__file__).parent / "real"
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ def expected_date(page: RealPage) -> dt.datetime | None:
     if not value:
         return None
     parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=VN_TZ)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=LOCAL_TZ)
 
 
 @dataclass
