@@ -11,7 +11,6 @@ import asyncio
 import datetime as dt
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -29,7 +28,7 @@ from bantin.settings import PROJECT_ROOT, Settings
 from bantin.sources import Politeness, Source, load_sources
 from bantin.urls import canonicalize_url
 from storage.crawl import fetch_log_rows
-from storage.models import Article, PageSnapshot
+from storage.models import Article, PageSnapshot, Portal
 from tests.crawl.conftest import FAST_FETCH as FAST
 from tests.crawl.conftest import serve
 
@@ -255,8 +254,21 @@ def test_unknown_family_falls_back_to_generic_and_is_flagged(
         assert "Tin cùng chuyên mục" not in article.text
 
 
-def test_sources_path_is_real() -> None:
-    assert Path(PROJECT_ROOT / "deploy" / "sources.yaml").exists()
+def test_every_registry_portal_is_crawled_as_configured(crawled: Crawled) -> None:
+    """deploy/sources.yaml as shipped: each enabled portal is crawled, reported with its
+    article count and stored under its id with the name and place configured for it."""
+    registry = {s.id: s for s in load_sources(PROJECT_ROOT / "deploy" / "sources.yaml")}
+    portals = _portals()
+    assert len(registry) >= 6 and set(registry) <= set(portals)  # each has its offline fixture portal
+    assert sorted(r.portal_id for r in crawled.reports) == sorted(registry)
+    stored = _articles(crawled.settings)
+    for report in crawled.reports:
+        expected = len(portals[report.portal_id].articles)
+        assert report.new_articles == expected > 0, report
+        assert sum(1 for a in stored.values() if a.portal_id == report.portal_id) == expected
+    with database(crawled.settings)() as session:
+        rows = {p.id: (p.name, p.district, p.province) for p in session.execute(select(Portal)).scalars()}
+    assert rows == {s.id: (s.name, s.district, s.province) for s in registry.values()}
 
 
 def test_failed_listing_page_is_walked_again_next_run(
