@@ -196,11 +196,6 @@ def insert_articles_reporting(session: Session, articles: Sequence[NewArticle]) 
     return [InsertedArticle(id=ids[row["url"]], url=row["url"], created=row["url"] in created) for row in rows]
 
 
-def insert_articles(session: Session, articles: Sequence[NewArticle]) -> list[int]:
-    """Insert new articles (idempotent on URL); the id of each input, in order."""
-    return [result.id for result in insert_articles_reporting(session, articles)]
-
-
 def _ids_by_url(session: Session, urls: Sequence[str]) -> dict[str, int]:
     ids: dict[str, int] = {}
     for chunk in _chunks(urls):

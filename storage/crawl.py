@@ -104,13 +104,6 @@ def log_fetches(session: Session, run_id: int | None, portal_id: str | None, rec
     return len(rows)
 
 
-def fetch_log_rows(session: Session, run_id: int, portal_id: str | None = None) -> list[FetchLog]:
-    stmt = select(FetchLog).where(FetchLog.run_id == run_id)
-    if portal_id is not None:
-        stmt = stmt.where(FetchLog.portal_id == portal_id)
-    return list(session.execute(stmt.order_by(FetchLog.id)).scalars())
-
-
 # --- conditional GET validators ---------------------------------------------------------------
 
 

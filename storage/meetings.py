@@ -3,7 +3,7 @@
 One `meetings` row per article (also for articles that are not meetings:
 `is_meeting=False` records that the article was looked at), with its quoted clauses in
 `meeting_items`. A record carries the extractor version that produced it; when the
-extractor changes, `articles_to_extract(session, NEW_VERSION)` lists the articles to
+extractor changes, `article_ids_to_extract(session, NEW_VERSION)` lists the articles to
 redo and `save_meeting` replaces their old record and its items.
 
 Functions take a Session and never commit: the caller owns the transaction.
@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NotRequired, Protocol, TypedDict
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.articles import StorageInputError, dialect_insert
@@ -73,30 +73,6 @@ def portal_places(session: Session, portal_ids: Sequence[str]) -> dict[str, Stor
         ).where(Portal.id.in_(list(set(portal_ids))))
     )
     return {row[0]: StoredPlace(*row[1:]) for row in rows}
-
-
-def article_ids_in_places(
-    session: Session,
-    *,
-    legacy_province_codes: Sequence[int] = (),
-    legacy_district_codes: Sequence[int] = (),
-    province_codes: Sequence[int] = (),
-    ward_codes: Sequence[int] = (),
-) -> set[int]:
-    """Articles whose meeting is placed in any of these units (of either era)."""
-    conditions = [
-        column.in_(list(codes))
-        for column, codes in (
-            (Meeting.legacy_province_code, legacy_province_codes),
-            (Meeting.legacy_district_code, legacy_district_codes),
-            (Meeting.province_code, province_codes),
-            (Meeting.ward_code, ward_codes),
-        )
-        if codes
-    ]
-    if not conditions:
-        return set()
-    return {int(i) for i in session.scalars(select(Meeting.article_id).where(or_(*conditions)))}
 
 
 class PersonDict(TypedDict):
@@ -423,66 +399,3 @@ def articles_by_ids(session: Session, ids: Sequence[int]) -> list[ArticleToExtra
         result.extend(ArticleToExtract(*row) for row in session.execute(stmt))
     result.sort(key=lambda article: article.id)
     return result
-
-
-def articles_to_extract(
-    session: Session,
-    version: str,
-    since: dt.date | dt.datetime | None = None,
-    *,
-    force: bool = False,
-    limit: int | None = None,
-) -> list[ArticleToExtract]:
-    """The articles `article_ids_to_extract` lists, loaded (text included)."""
-    return articles_by_ids(
-        session, article_ids_to_extract(session, version, since, force=force, limit=limit)
-    )
-
-
-def meeting_record(session: Session, article_id: int) -> StoredRecordDict | None:
-    """The stored record of an article in the gold shape (plus achievements), or None."""
-    meeting = session.execute(select(Meeting).where(Meeting.article_id == article_id)).scalar_one_or_none()
-    if meeting is None:
-        return None
-    items = session.execute(
-        select(MeetingItem).where(MeetingItem.meeting_id == meeting.id).order_by(MeetingItem.position)
-    ).scalars()
-    by_kind: dict[str, list[ItemDict]] = {kind: [] for kind in ITEM_KINDS.values()}
-    for item in items:
-        by_kind[item.kind].append(
-            ItemDict(text=item.text, start=item.start, end=item.end, topic=item.topic, figures=item.figures)
-        )
-    record: StoredRecordDict = {
-        "is_meeting": meeting.is_meeting,
-        "meeting_date": meeting.meeting_date.isoformat() if meeting.meeting_date else None,
-        "district": meeting.district,
-        "province": meeting.province,
-        "kind": meeting.kind,
-        "host_body": meeting.host_body,
-        "chair": {"name": meeting.chair_name, "title": meeting.chair_title} if meeting.chair_name else None,
-        "officials": [PersonDict(name=p["name"], title=p.get("title")) for p in meeting.officials],
-        "communes": meeting.communes,
-        "commune_codes": meeting.commune_codes,
-        "period": meeting.period,
-        "achievements": by_kind["achievement"],
-        "shortfalls": by_kind["shortfall"],
-        "directives": by_kind["directive"],
-    }
-    return record
-
-
-def count_meetings(session: Session, *, version: str | None = None) -> int:
-    stmt = select(func.count()).select_from(Meeting)
-    if version is not None:
-        stmt = stmt.where(Meeting.extractor_version == version)
-    return int(session.execute(stmt).scalar_one())
-
-
-def meeting_place(session: Session, article_id: int) -> StoredPlace | None:
-    """The units an article's meeting is placed in, or None without a record."""
-    row = session.execute(
-        select(
-            Meeting.legacy_province_code, Meeting.legacy_district_code, Meeting.province_code, Meeting.ward_code
-        ).where(Meeting.article_id == article_id)
-    ).one_or_none()
-    return StoredPlace(*row) if row is not None else None

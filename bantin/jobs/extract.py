@@ -24,8 +24,15 @@ from bantin.parse import parse_article
 from bantin.places import PlaceCodes, place_meeting
 from bantin.settings import Settings
 from storage.articles import load_snapshot
-from storage.meetings import ArticleToExtract, StoredPlace, articles_to_extract, portal_places, save_meeting
-from storage.models import Article, Portal
+from storage.meetings import (
+    ArticleToExtract,
+    StoredPlace,
+    article_ids_to_extract,
+    articles_by_ids,
+    portal_places,
+    save_meeting,
+)
+from storage.models import Portal
 
 
 def _local_date(moment: dt.datetime | None, timezone: str) -> dt.date | None:
@@ -35,20 +42,11 @@ def _local_date(moment: dt.datetime | None, timezone: str) -> dt.date | None:
 def articles_to_do(session: Session, *, since: dt.date | None = None, force: bool = False) -> list[int]:
     """Ids of the stored articles without a record of the current extractor version
     (with `force`, every article published on/after `since`)."""
-    return [a.id for a in articles_to_extract(session, EXTRACTOR_VERSION, since=since, force=force)]
+    return article_ids_to_extract(session, EXTRACTOR_VERSION, since=since, force=force)  # ids only: no texts loaded
 
 
 def load_articles(session: Session, ids: Sequence[int]) -> list[ArticleToExtract]:
-    rows = session.execute(
-        select(
-            Article.id, Article.url, Article.title, Article.text, Article.published_at,
-            Article.portal_id, Portal.district, Portal.province,
-        )
-        .join(Portal, Portal.id == Article.portal_id)
-        .where(Article.id.in_(list(ids)))
-        .order_by(Article.id)
-    )
-    return [ArticleToExtract(*row) for row in rows]
+    return articles_by_ids(session, ids)
 
 
 def from_snapshot(session: Session, article: ArticleToExtract) -> tuple[str, str | None, dt.datetime | None] | None:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
+from stored_queries import fetch_log_rows
 
 from bantin.crawl import PortalReport
 from bantin.dedup import shingles
@@ -27,7 +28,6 @@ from bantin.parse import clean
 from bantin.settings import PROJECT_ROOT, Settings
 from bantin.sources import Politeness, Source, load_sources
 from bantin.urls import canonicalize_url
-from storage.crawl import fetch_log_rows
 from storage.models import Article, PageSnapshot, Portal
 from tests.crawl.conftest import FAST_FETCH as FAST
 from tests.crawl.conftest import serve

@@ -12,6 +12,7 @@ import email.policy
 from pathlib import Path
 
 from sqlalchemy import select
+from stored_queries import meeting_place, meeting_record
 from typer.testing import CliRunner
 
 from bantin.cli import app
@@ -23,7 +24,7 @@ from bantin.jobs.extract import articles_to_do, extract_articles, load_articles
 from bantin.places import REORGANISATION
 from bantin.settings import PROJECT_ROOT, Settings
 from bantin.sources import Politeness, load_sources
-from storage.meetings import StoredPlace, meeting_place, meeting_record
+from storage.meetings import StoredPlace
 from storage.models import Article
 from tests.crawl.conftest import FAST_FETCH
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
+from stored_queries import insert_articles
 from typer.testing import CliRunner
 
 from bantin.cli import app
@@ -22,7 +23,7 @@ from bantin.jobs.extract import extract_articles, load_articles
 from bantin.localtime import LOCAL_TZ
 from bantin.settings import PROJECT_ROOT, Settings
 from bantin.sources import parse_sources
-from storage.articles import NewArticle, insert_articles, upsert_portals
+from storage.articles import NewArticle, upsert_portals
 from storage.session import make_engine
 
 TZ = LOCAL_TZ.key

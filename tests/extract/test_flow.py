@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from stored_queries import insert_articles, meeting_record
 
 from bantin.dedup import content_hash
 from bantin.extract import EXTRACTOR_VERSION
 from bantin.settings import PROJECT_ROOT, Settings
-from storage.articles import NewArticle, NewSnapshot, insert_articles, save_snapshots, upsert_portals
-from storage.meetings import articles_to_extract, meeting_record
+from storage.articles import NewArticle, NewSnapshot, save_snapshots, upsert_portals
+from storage.meetings import article_ids_to_extract
 from storage.models import Meeting, MeetingItem
 from tests.prefect_harness.procs import PrefectServer, prefect_env
 
@@ -79,12 +80,12 @@ def test_batches_extract_and_save_records(session: Session, settings: Settings) 
     from bantin.jobs.extract import load_articles as _load_articles
 
     ids = _store(session)
-    todo = articles_to_extract(session, EXTRACTOR_VERSION)
-    assert sorted(a.id for a in todo) == sorted(ids.values())
-    counts = extract_articles(session, _load_articles(session, [a.id for a in todo]), settings)
+    todo = article_ids_to_extract(session, EXTRACTOR_VERSION)
+    assert sorted(todo) == sorted(ids.values())
+    counts = extract_articles(session, _load_articles(session, todo), settings)
     session.commit()
     assert counts["articles"] == 3 and counts["meetings"] == 2 and not counts["errors"]
-    assert articles_to_extract(session, EXTRACTOR_VERSION) == []
+    assert article_ids_to_extract(session, EXTRACTOR_VERSION) == []
 
     vl = meeting_record(session, ids["vinh-linh"])
     assert vl is not None and vl["is_meeting"]
@@ -104,7 +105,7 @@ def test_batches_extract_and_save_records(session: Session, settings: Settings) 
     # (save_meeting never lets an older version overwrite a newer record: age it in place)
     session.execute(update(Meeting).where(Meeting.article_id == ids["festival"]).values(extractor_version="2000.1.1"))
     session.commit()
-    assert [a.id for a in articles_to_extract(session, EXTRACTOR_VERSION)] == [ids["festival"]]
+    assert article_ids_to_extract(session, EXTRACTOR_VERSION) == [ids["festival"]]
 
 
 def test_reextract_reads_the_stored_snapshot(session: Session, settings: Settings) -> None:

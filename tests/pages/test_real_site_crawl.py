@@ -131,9 +131,10 @@ def test_a_portal_without_article_links_is_a_failed_portal(
     site: tuple[StaticSite, str], sqlite_settings: Settings, tmp_path: Path
 ) -> None:
     """Pointed at a page that lists nothing (here: an article), the crawl says so: failed, in error."""
+    from stored_queries import fetch_log_rows
+
     from bantin.digest.selection import DigestRange
     from bantin.jobs.digest import range_rows
-    from storage.crawl import fetch_log_rows
 
     _, base = site
     yaml_text = f"""sources:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
+from stored_queries import article_ids_in_places, insert_articles, meeting_place
 from typer.testing import CliRunner
 
 from bantin.cli import app
@@ -16,8 +17,7 @@ from bantin.dedup import content_hash
 from bantin.jobs.extract import extract_articles, load_articles
 from bantin.settings import PROJECT_ROOT, Settings
 from bantin.sources import SourcesError, parse_sources
-from storage.articles import NewArticle, insert_articles, upsert_portals
-from storage.meetings import article_ids_in_places, meeting_place
+from storage.articles import NewArticle, upsert_portals
 
 VN = dt.timezone(dt.timedelta(hours=7))
 ARTICLES = Path(__file__).parent / "articles"

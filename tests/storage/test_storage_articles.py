@@ -10,6 +10,7 @@ import zlib
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
+from stored_queries import insert_articles
 
 from bantin.dedup import content_hash
 from bantin.settings import Settings
@@ -19,7 +20,6 @@ from storage.articles import (
     NewArticle,
     NewSnapshot,
     StorageInputError,
-    insert_articles,
     insert_articles_reporting,
     known_urls,
     load_snapshot,

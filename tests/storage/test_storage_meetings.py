@@ -7,9 +7,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
+from stored_queries import insert_articles, meeting_record
 
-from storage.articles import StorageInputError, insert_articles, mark_duplicate, upsert_portals
-from storage.meetings import articles_to_extract, meeting_record, save_meeting
+from storage.articles import StorageInputError, mark_duplicate, upsert_portals
+from storage.meetings import article_ids_to_extract, articles_by_ids, save_meeting
 from storage.models import Article, Meeting, MeetingItem
 from storage_testdata import ICT, PORTALS, clause, seed_article, seed_text
 from storage_testdata import meeting_record as gold_like
@@ -102,7 +103,7 @@ def test_not_a_meeting_is_recorded_too(session: Session, article_id: int) -> Non
         "shortfalls": [],
         "directives": [],
     }
-    assert articles_to_extract(session, "1.0") == []
+    assert article_ids_to_extract(session, "1.0") == []
 
 
 @pytest.mark.parametrize(
@@ -134,7 +135,7 @@ def test_articles_to_extract_follows_the_extractor_version(session: Session, art
     mark_duplicate(session, republished, article_id)
     session.commit()
 
-    todo = articles_to_extract(session, "1.0")
+    todo = articles_by_ids(session, article_ids_to_extract(session, "1.0"))
     assert [a.id for a in todo] == [article_id, second]  # oldest first, duplicates skipped
     assert (todo[0].district, todo[0].province, todo[0].portal_id) == ("Vĩnh Linh", "Quảng Trị", "vinh-linh")
     assert todo[0].text == seed_text()
@@ -142,22 +143,22 @@ def test_articles_to_extract_follows_the_extractor_version(session: Session, art
 
     save_meeting(session, article_id, gold_like(seed_text()), "1.0")
     session.commit()
-    assert [a.id for a in articles_to_extract(session, "1.0")] == [second]
-    assert [a.id for a in articles_to_extract(session, "1.0", limit=1)] == [second]
+    assert article_ids_to_extract(session, "1.0") == [second]
+    assert article_ids_to_extract(session, "1.0", limit=1) == [second]
     # A new extractor version makes every record stale again; an older one does not.
-    assert [a.id for a in articles_to_extract(session, "1.1")] == [article_id, second]
-    assert [a.id for a in articles_to_extract(session, "0.9")] == [second]
-    assert [a.id for a in articles_to_extract(session, "1.0", force=True)] == [article_id, second]
+    assert article_ids_to_extract(session, "1.1") == [article_id, second]
+    assert article_ids_to_extract(session, "0.9") == [second]
+    assert article_ids_to_extract(session, "1.0", force=True) == [article_id, second]
 
 
 def test_articles_to_extract_since(session: Session, article_id: int) -> None:
     # Undated articles count from their first sighting (now).
     [undated] = insert_articles(session, [seed_article(URL + "2", published_at=None)])
     session.commit()
-    assert [a.id for a in articles_to_extract(session, "1.0", since=dt.date(2024, 7, 5))] == [article_id, undated]
-    assert [a.id for a in articles_to_extract(session, "1.0", since=dt.date(2024, 7, 6))] == [undated]
+    assert article_ids_to_extract(session, "1.0", since=dt.date(2024, 7, 5)) == [article_id, undated]
+    assert article_ids_to_extract(session, "1.0", since=dt.date(2024, 7, 6)) == [undated]
     with pytest.raises(StorageInputError, match="since"):
-        articles_to_extract(session, "1.0", since=dt.datetime(2024, 7, 6))
+        article_ids_to_extract(session, "1.0", since=dt.datetime(2024, 7, 6))
 
 
 def test_deleting_an_article_removes_its_meeting(session: Session, article_id: int) -> None:
@@ -170,8 +171,6 @@ def test_deleting_an_article_removes_its_meeting(session: Session, article_id: i
 
 
 def test_ids_then_batches(session: Session, article_id: int) -> None:
-    from storage.meetings import article_ids_to_extract, articles_by_ids
-
     more = insert_articles(session, [seed_article(URL + str(n)) for n in range(2, 7)])
     session.commit()
     ids = article_ids_to_extract(session, "1.0")
