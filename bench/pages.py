@@ -28,6 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bantin.localtime import LOCAL_TZ  # noqa: E402
 from bantin.parse import parse_article, parse_listing  # noqa: E402
 from tests.pages.realpages import (  # noqa: E402
     ArticleScore,
@@ -50,7 +51,7 @@ def _trafilatura(page: RealPage, html: str) -> tuple[str | None, dt.datetime | N
     date = None
     if data.get("date"):
         try:
-            date = dt.datetime.fromisoformat(str(data["date"])).replace(tzinfo=dt.timezone(dt.timedelta(hours=7)))
+            date = dt.datetime.fromisoformat(str(data["date"])).replace(tzinfo=LOCAL_TZ)
         except ValueError:
             date = None
     text = data.get("text") or ""
