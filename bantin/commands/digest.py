@@ -9,7 +9,7 @@ import typer
 
 
 def digest_command(
-    week: Annotated[str | None, typer.Option("--week", help="ISO week, e.g. 2024-W27 (default: the last complete week in Asia/Ho_Chi_Minh).")] = None,
+    week: Annotated[str | None, typer.Option("--week", help="ISO week, e.g. 2024-W27 (default: the last complete week in Vietnam's time, BANTIN_TIMEZONE).")] = None,
     start: Annotated[str | None, typer.Option("--start", help="First day (YYYY-MM-DD) of a custom range; needs --end.")] = None,
     end: Annotated[str | None, typer.Option("--end", help="Last day (YYYY-MM-DD, inclusive) of a custom range.")] = None,
     district: Annotated[list[str] | None, typer.Option("--district", help="Only this district (repeatable); names or slugs, e.g. 'Vĩnh Linh' or vinh-linh.")] = None,

@@ -13,13 +13,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bantin.extract import EXTRACTOR_VERSION, extract_meeting
 from bantin.jobs.db import database
+from bantin.localtime import LOCAL_TZ
 from bantin.parse import parse_article
 from bantin.places import PlaceCodes, place_meeting
 from bantin.settings import Settings
@@ -35,8 +35,10 @@ from storage.meetings import (
 from storage.models import Portal
 
 
-def _local_date(moment: dt.datetime | None, timezone: str) -> dt.date | None:
-    return moment.astimezone(ZoneInfo(timezone)).date() if moment else None
+def _local_date(moment: dt.datetime | None) -> dt.date | None:
+    # The portals' day, in Vietnam's time whatever BANTIN_TIMEZONE says: it decides the
+    # meeting's year and the unit it is filed under.
+    return moment.astimezone(LOCAL_TZ).date() if moment else None
 
 
 def articles_to_do(session: Session, *, since: dt.date | None = None, force: bool = False) -> list[int]:
@@ -91,11 +93,11 @@ def extract_articles(
                 text,
                 district=article.district,
                 province=article.province,
-                published=_local_date(published_at, settings.timezone),
+                published=_local_date(published_at),
                 title=title,
             )
             record.source = article.url
-            place = _place(record.meeting_date or _local_date(published_at, settings.timezone), portals.get(article.portal_id))
+            place = _place(record.meeting_date or _local_date(published_at), portals.get(article.portal_id))
             save_meeting(session, article.id, record.model_dump(mode="json"), EXTRACTOR_VERSION, place=place)
             savepoint.commit()
         except Exception as exc:  # one bad article must not stop the batch: its savepoint is undone
