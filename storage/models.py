@@ -136,6 +136,24 @@ class PageSnapshot(Base):
     body_zlib: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class RunStatus(enum.StrEnum):
+    RUNNING = "running"
+    FINISHED = "finished"
+    ABORTED = "aborted"  # its process died (or stopped heart-beating) before finishing
+
+
+def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
+    # VARCHAR + CHECK on both backends: adding a state is a plain migration.
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        length=20,
+        create_constraint=True,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
 class CrawlRun(Base):
     __tablename__ = "crawl_runs"
 
@@ -145,6 +163,48 @@ class CrawlRun(Base):
     flow_run_id: Mapped[str | None] = mapped_column(String(64))
     worker: Mapped[str | None] = mapped_column(String(200))
     stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[RunStatus] = mapped_column(_enum(RunStatus, "run_status"), default=RunStatus.RUNNING)
+    pid: Mapped[int | None] = mapped_column(Integer)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class UrlState(enum.StrEnum):
+    RETRYING = "retrying"  # tried again at next_try_at, whatever the listing says
+    GIVEN_UP = "given_up"  # failed max attempts: listed in the portal's health, not fetched again
+
+
+class UrlLedgerEntry(Base):
+    """An article URL a listing showed that is not stored (yet): why, and when to try again.
+
+    Stored articles are in `articles`; this table holds only the ones that failed, so none
+    is lost behind a listing's 304.
+    """
+
+    __tablename__ = "url_ledger"
+
+    url: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    portal_id: Mapped[str] = mapped_column(String(64), ForeignKey("portals.id", ondelete="CASCADE"), index=True)
+    state: Mapped[UrlState] = mapped_column(_enum(UrlState, "url_state"), default=UrlState.RETRYING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_try_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    first_failed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class PortalLease(Base):
+    """Who crawls a portal right now: one crawl per portal at a time, across processes.
+
+    A lease expires (a killed crawler holds it no longer than LEASE_S) and is renewed as
+    the crawl stores its batches.
+    """
+
+    __tablename__ = "portal_leases"
+
+    portal_id: Mapped[str] = mapped_column(String(64), ForeignKey("portals.id", ondelete="CASCADE"), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
 class FetchLog(Base):
@@ -275,17 +335,7 @@ class DigestDelivery(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     week: Mapped[str] = mapped_column(String(10))
     recipient: Mapped[str] = mapped_column(String(320))
-    status: Mapped[DeliveryStatus] = mapped_column(
-        Enum(
-            DeliveryStatus,
-            name="delivery_status",
-            native_enum=False,  # VARCHAR + CHECK on both backends: adding a state is a plain migration
-            length=20,
-            create_constraint=True,
-            values_callable=lambda statuses: [s.value for s in statuses],
-        ),
-        default=DeliveryStatus.PENDING,
-    )
+    status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus, "delivery_status"), default=DeliveryStatus.PENDING)
     message_id: Mapped[str | None] = mapped_column(String(300))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
