@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -18,7 +21,7 @@ from stored_queries import fetch_log_rows
 
 from bantin.crawl import PortalReport
 from bantin.dedup import shingles
-from bantin.fixtures.app import FixtureApp, create_app
+from bantin.fixtures.app import FixtureApp, RequestRecord, create_app
 from bantin.fixtures.portals import FixturePortal, load_portals
 from bantin.fixtures.routing import offline_transport
 from bantin.jobs.crawl import crawl_sources
@@ -60,23 +63,27 @@ def _words(text: str) -> str:
 
 
 class Crawled:
-    def __init__(self, app: FixtureApp, base: str, settings: Settings, reports: list[PortalReport], run_id: int) -> None:
-        self.app = app
-        self.base = base
+    """The first crawl, for the tests to read (none changes it): its database, reports,
+    run id and the requests the portals answered."""
+
+    def __init__(
+        self, settings: Settings, reports: list[PortalReport], run_id: int, requests: tuple[RequestRecord, ...]
+    ) -> None:
         self.settings = settings
         self.reports = reports
         self.run_id = run_id
+        self.requests = requests
 
 
 @pytest.fixture(scope="module")
-def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawled]:
+def crawled(tmp_path_factory: pytest.TempPathFactory) -> Crawled:
     """One full offline crawl (module scope: the portals' robots.txt Crawl-delay makes it take seconds)."""
     data = tmp_path_factory.mktemp("crawl-e2e")
     settings = Settings(data_dir=data, database_url=f"sqlite:///{data / 'bantin.sqlite3'}", fetch=FAST)
     app = create_app()
     with serve(app) as base:
         run_id, reports = asyncio.run(crawl_sources(fast_sources(), settings, transport=offline_transport(base)))
-        yield Crawled(app, base, settings, reports, run_id)
+    return Crawled(settings, reports, run_id, tuple(app.requests()))
 
 
 def _articles(settings: Settings) -> dict[str, Article]:
@@ -169,18 +176,26 @@ def test_no_chrome_or_teasers_in_bodies(crawled: Crawled) -> None:
 def test_fetch_log_records_every_request(crawled: Crawled) -> None:
     with database(crawled.settings)() as session:
         rows = fetch_log_rows(session, crawled.run_id)
-    served = crawled.app.requests()
+    served = crawled.requests
     assert len([r for r in rows if not (r.error or "").startswith("refused:")]) == len(served)
     assert {r.purpose for r in rows} == {"robots", "listing", "article"}
     assert all(r.portal_id for r in rows)
     assert all(r.status == 200 for r in rows)
 
 
-def test_second_crawl_costs_only_conditional_listing_requests(crawled: Crawled) -> None:
-    crawled.app.reset_counts()
-    _, reports = asyncio.run(crawl_sources(fast_sources(), crawled.settings, transport=offline_transport(crawled.base)))
-    assert crawled.app.requests("article") == []
-    listing = crawled.app.requests("listing")
+def test_second_crawl_costs_only_conditional_listing_requests(crawled: Crawled, tmp_path: Path) -> None:
+    # A copy of the first crawl's database and fresh portals: the module's crawl stays as the other tests read it.
+    data = tmp_path / "var"
+    data.mkdir()
+    first_db, copy_db = crawled.settings.data_dir / "bantin.sqlite3", data / "bantin.sqlite3"
+    with closing(sqlite3.connect(first_db)) as first, closing(sqlite3.connect(copy_db)) as copy:
+        first.backup(copy)  # consistent, WAL included
+    settings = crawled.settings.model_copy(update={"data_dir": data, "database_url": f"sqlite:///{data / 'bantin.sqlite3'}"})
+    app = create_app()
+    with serve(app) as base:
+        _, reports = asyncio.run(crawl_sources(fast_sources(), settings, transport=offline_transport(base)))
+    assert app.requests("article") == []
+    listing = app.requests("listing")
     assert listing and all(r.status == 304 for r in listing)
     assert len(listing) == sum(len(s.listing_urls) for s in fast_sources())  # page 1 only
     assert all(r.new_articles == 0 and r.not_modified == r.listing_requests for r in reports)
