@@ -320,10 +320,14 @@ class DeliveryStatus(enum.StrEnum):
     """Where one (week, recipient) mail stands (docs/digest.md has the transitions)."""
 
     PENDING = "pending"  # row made, nothing sent yet
-    SENDING = "sending"  # claimed by a run; a crash here leaves it (never re-sent automatically)
-    SENT = "sent"  # handed to the SMTP server
+    SENDING = "sending"  # claimed by a run (claimed_at, claimed_by); a run that dies here leaves it
+    SENT = "sent"  # handed to the SMTP server (its 250 after the data)
     OUTBOX = "outbox"  # written as a .eml file (no SMTP host configured)
-    FAILED = "failed"  # the send failed; the next run claims it again
+    FAILED = "failed"  # refused before the server had the message; the next run claims it again
+    # The message data went out but the server's answer never came (connection lost, odd
+    # reply), or a run died while sending: the reader may have it. Never re-sent
+    # automatically; only an explicit resend claims it again.
+    UNCERTAIN = "uncertain"
 
 
 class DigestDelivery(Base):
@@ -341,3 +345,7 @@ class DigestDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # The latest claim: when, and by whom ("host:pid"), so a row left sending by a dead
+    # run is told from one a live run is sending now.
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
