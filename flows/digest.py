@@ -2,7 +2,11 @@
 
 Run name "digest 2024-W27"; a markdown artifact lists the counts per district and the
 deliveries. The mail task retries; the delivery ledger (digest_deliveries) keeps each
-(week, recipient) to one message across retries and re-runs.
+(week, recipient) to one message across retries and re-runs. Inputs (subscribers file,
+settings, folders) are checked before anything is written. A delivery left uncertain
+(data sent, no answer; or a run died while sending) is never retried: it is logged as an
+error, listed first in the artifact with the command that re-sends it, and the run ends
+Failed (UncertainDeliveries) so that it is seen.
 """
 
 from __future__ import annotations
@@ -16,15 +20,28 @@ from prefect.runtime import flow_run
 
 from bantin.digest.archive import ArchivedDigest
 from bantin.digest.delivery import DeliveryOutcome, DeliveryResult
-from bantin.digest.mail import Subscriber, load_subscribers
+from bantin.digest.mail import Subscriber
 from bantin.digest.model import DigestWeek
-from bantin.digest.selection import resolve_range
-from bantin.jobs.digest import RangeRows, archive, check_parameters, deliver_one, digest_for, load_range
+from bantin.digest.selection import DigestRange, resolve_range
+from bantin.jobs.digest import (
+    RangeRows,
+    Unsettled,
+    archive,
+    check_inputs,
+    deliver_one,
+    digest_for,
+    load_range,
+    unsettled_deliveries,
+)
 from bantin.settings import Settings
 from flows.secrets import smtp_password
 
 SMTP_RETRIES = 3
 SMTP_RETRY_DELAYS_S: list[float] = [30, 120, 600]
+
+
+class UncertainDeliveries(RuntimeError):
+    """The run ends Failed: a delivery of its range needs an operator (uncertain)."""
 
 
 def _run_name() -> str:
@@ -58,8 +75,31 @@ def mail_digest(rows: RangeRows, subscriber: Subscriber, dry_run: bool) -> Deliv
     return deliver_one(rows, settings, subscriber, dry_run=dry_run, password=password)
 
 
-def _artifact(digest: DigestWeek, archived: ArchivedDigest, deliveries: list[DeliveryResult]) -> str:
-    lines = [f"# Digest {digest.label} ({digest.start} – {digest.end})", "", f"HTML: `{archived.html_path}`", ""]
+def _artifact(
+    digest: DigestWeek,
+    archived: ArchivedDigest,
+    deliveries: list[DeliveryResult],
+    unsettled: list[Unsettled] | None = None,
+    digest_range: DigestRange | None = None,
+) -> str:
+    lines = [f"# Digest {digest.label} ({digest.start} – {digest.end})", ""]
+    if unsettled:
+        lines += [
+            f"## ⚠ {len(unsettled)} uncertain deliver{'y' if len(unsettled) == 1 else 'ies'}: needs an operator",
+            "",
+            "The SMTP server may have delivered these (the message data went out, no answer came back, or a run "
+            "died while sending): they are **not re-sent automatically**. Look for the Message-ID in the server's "
+            "log; if it is not there, send it again with the command shown.",
+            "",
+            "| week | recipient | Message-ID | what happened | re-send with |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {u.week_key} | {u.recipient} | `{u.message_id}` | {u.reason.replace('|', '/')} | `{u.resend_command(digest_range)}` |"
+            for u in unsettled
+        ]
+        lines.append("")
+    lines += [f"HTML: `{archived.html_path}`", ""]
     lines += ["| district | meetings | shortfalls | directives |", "|---|---:|---:|---:|"]
     lines += [f"| {d.name} | {len(d.meetings)} | {d.shortfall_count} | {d.directive_count} |" for d in digest.districts]
     if not digest.districts:
@@ -88,13 +128,16 @@ def weekly_digest(
     `smtp_retry_delay_s` each)."""
     logger = get_run_logger()
     settings = Settings.from_env()
-    check_parameters(districts or (), send, dry_run)
+    # Subscribers file, mail settings, folders: all checked before anything is written.
+    checked = check_inputs(
+        settings, week=week, start=start, end=end, districts=districts or (), send=send, dry_run=dry_run
+    )
     rows = load_rows(week, start, end)
     digest, archived = archive_digest(rows, districts or [])
     logger.info("%s: %d meetings, written to %s", digest.label, digest.meeting_count, archived.html_path)
     results: list[DeliveryResult] = []
     if send or dry_run:
-        subscribers = load_subscribers(settings.subscribers_file)
+        subscribers = checked.subscribers
         mailer = mail_digest.with_options(
             retries=smtp_retries,
             retry_delay_seconds=SMTP_RETRY_DELAYS_S if smtp_retry_delay_s is None else smtp_retry_delay_s,
@@ -107,10 +150,25 @@ def weekly_digest(
             else:  # retries exhausted: recorded as failed in the ledger, retried next run
                 results.append(DeliveryResult(subscriber.email, DeliveryOutcome.FAILED, error=str(state.message)))
     for r in results:
-        logger.info("mail %s", r.describe())
+        if r.needs_operator:
+            logger.error("mail %s", r.describe())
+        else:
+            logger.info("mail %s", r.describe())
+    unsettled = unsettled_deliveries(settings)
+    for u in unsettled:
+        logger.error("uncertain delivery, not re-sent automatically: %s; re-send with: %s", u.describe(), u.resend_command(checked.digest_range))
     create_markdown_artifact(
-        key="weekly-digest", markdown=_artifact(digest, archived, results), description=f"digest {digest.label}"
+        key="weekly-digest",
+        markdown=_artifact(digest, archived, results, unsettled, checked.digest_range),
+        description=f"digest {digest.label}",
     )
+    mine = [u for u in unsettled if u.week_key == checked.digest_range.delivery_key]
+    if mine:
+        raise UncertainDeliveries(
+            f"{len(mine)} deliver{'y' if len(mine) == 1 else 'ies'} of {digest.label} uncertain "
+            f"({', '.join(u.recipient for u in mine)}): see the artifact; after checking the SMTP server's log: "
+            f"{mine[0].resend_command(checked.digest_range).rsplit(' ', 1)[0]} all-uncertain"
+        )
     return {
         "label": digest.label,
         "meetings": digest.meeting_count,

@@ -133,13 +133,16 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 # ---- delivery ledger: each (week, recipient) is sent once ----------------------------------
 
 
-def claim_delivery(session: Session, week: str, recipient: str, message_id: str) -> DigestDelivery | None:
+def claim_delivery(
+    session: Session, week: str, recipient: str, message_id: str, *, claimant: str, resend: bool = False
+) -> DigestDelivery | None:
     """Take the (week, recipient) row for sending, creating it when missing.
 
-    Returns the claimed row (status sending, attempts + 1, `message_id` kept from an
-    earlier attempt so a retry carries the same Message-ID), or None when it was already
-    sent or another run holds it. The caller commits before any mail leaves, so the claim
-    is visible to other runs first.
+    Returns the claimed row (status sending, attempts + 1, claimed_at now, claimed_by
+    `claimant`, `message_id` kept from an earlier attempt so a retry carries the same
+    Message-ID), or None when the row is sent, outbox, uncertain or held by another run.
+    `resend` also takes an `uncertain` row (an operator's explicit request). The caller
+    commits before any mail leaves, so the claim is visible to other runs first.
     """
     session.execute(
         dialect_insert(session, DigestDelivery).on_conflict_do_nothing(
@@ -148,23 +151,37 @@ def claim_delivery(session: Session, week: str, recipient: str, message_id: str)
         {"week": week, "recipient": recipient, "status": DeliveryStatus.PENDING.value, "attempts": 0, "created_at": utcnow()},
     )
     key = (DigestDelivery.week == week, DigestDelivery.recipient == recipient)
+    claimable = [DeliveryStatus.PENDING, DeliveryStatus.FAILED]
+    if resend:
+        claimable.append(DeliveryStatus.UNCERTAIN)
     # An UPDATE's result is a CursorResult, which has the row count (Session.execute types it as any Result).
     claimed = cast(
         CursorResult[Any],
         session.execute(
             update(DigestDelivery)
-            .where(*key, DigestDelivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.FAILED)))
+            .where(*key, DigestDelivery.status.in_(claimable))
             .values(
                 status=DeliveryStatus.SENDING,
                 attempts=DigestDelivery.attempts + 1,
                 message_id=func.coalesce(DigestDelivery.message_id, message_id),
+                claimed_at=utcnow(),
+                claimed_by=claimant,
             )
             .execution_options(synchronize_session=False)
         ),
     ).rowcount
     if claimed != 1:
         return None
-    return session.scalars(select(DigestDelivery).where(*key).execution_options(populate_existing=True)).one()
+    return delivery(session, week, recipient)
+
+
+def delivery(session: Session, week: str, recipient: str) -> DigestDelivery | None:
+    """The (week, recipient) row as the database has it now."""
+    return session.scalars(
+        select(DigestDelivery)
+        .where(DigestDelivery.week == week, DigestDelivery.recipient == recipient)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
 
 
 def mark_sent(
@@ -186,6 +203,46 @@ def mark_failed(session: Session, delivery_id: int, error: str) -> None:
         .where(DigestDelivery.id == delivery_id)
         .values(status=DeliveryStatus.FAILED, last_error=error[:2000])
         .execution_options(synchronize_session=False)
+    )
+
+
+def mark_uncertain(session: Session, delivery_id: int, error: str) -> None:
+    """Record that the server may have the message: never claimed again but by a resend."""
+    session.execute(
+        update(DigestDelivery)
+        .where(DigestDelivery.id == delivery_id)
+        .values(status=DeliveryStatus.UNCERTAIN, last_error=error[:2000])
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mark_left_behind(session: Session, row: DigestDelivery, error: str) -> bool:
+    """A row left `sending` by a dead run becomes `uncertain`, if it is still that claim
+    (same claimed_by and claimed_at: a late mark by its run wins). True when changed."""
+    same_claim = (
+        DigestDelivery.claimed_at.is_(None) if row.claimed_at is None else DigestDelivery.claimed_at == row.claimed_at,
+        DigestDelivery.claimed_by.is_(None) if row.claimed_by is None else DigestDelivery.claimed_by == row.claimed_by,
+    )
+    changed = cast(
+        CursorResult[Any],
+        session.execute(
+            update(DigestDelivery)
+            .where(DigestDelivery.id == row.id, DigestDelivery.status == DeliveryStatus.SENDING, *same_claim)
+            .values(status=DeliveryStatus.UNCERTAIN, last_error=error[:2000])
+            .execution_options(synchronize_session=False)
+        ),
+    ).rowcount
+    return changed == 1
+
+
+def unsettled_deliveries(session: Session) -> list[DigestDelivery]:
+    """Rows whose fate is open, every week: uncertain, or sending (live or left behind)."""
+    return list(
+        session.scalars(
+            select(DigestDelivery)
+            .where(DigestDelivery.status.in_((DeliveryStatus.UNCERTAIN, DeliveryStatus.SENDING)))
+            .order_by(DigestDelivery.week, DigestDelivery.recipient)
+        )
     )
 
 

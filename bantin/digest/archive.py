@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,26 @@ def archive_name(digest: DigestWeek) -> str:
     if not digest.district_filter:
         return digest.label
     return digest.label + "--" + "-".join(sorted(district_key(d) for d in digest.district_filter))
+
+
+def folder_problem(folder: Path) -> str | None:
+    """Why files cannot be written in `folder` (made when missing), or None when they can.
+
+    Probes with an anonymous temporary file in the folder or its nearest existing parent
+    (permission bits alone say nothing to root, a read-only mount does): nothing is left
+    behind, nothing is created.
+    """
+    existing = folder
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is not a folder"
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        return f"cannot write in {existing} ({exc.strerror or exc})"
+    return None
 
 
 def write_digest(archive_dir: Path, digest: DigestWeek, rendered: RenderedDigest, base_url: str | None = None) -> ArchivedDigest:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import smtplib
 import ssl
+import unicodedata
+from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
 from pathlib import Path
 from typing import Annotated
 
@@ -18,9 +21,16 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, Va
 from bantin import yamlfile
 from bantin.digest.render import RenderedDigest
 from bantin.places import UnknownPlaceError, resolve_places
-from bantin.settings import SmtpSettings
+from bantin.settings import SettingsError, SmtpSettings
 
-_EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+$")
+# RFC 5321 without SMTPUTF8 (smtplib's, and most relays'): an ASCII dot-atom before the
+# "@", a host name after it (an internationalised one is sent in its ASCII "xn--" form).
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_LOCAL_PART = re.compile(rf"^{_ATEXT}+(?:\.{_ATEXT}+)*$")
+_HOST_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+# Characters a header cannot carry as text: C0/C1 controls (CR, LF, TAB, NUL...), format
+# characters (bidi overrides, zero-width), line and paragraph separators, surrogates.
+_UNPRINTABLE = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co"}
 
 
 class SubscribersError(ValueError):
@@ -60,13 +70,52 @@ class Subscriber(BaseModel):
         """Every place followed (`places` and the older `districts` alike)."""
         return [*self.places, *self.districts]
 
+    @field_validator("name")
+    @classmethod
+    def _printable_name(cls, value: str) -> str:
+        for position, char in enumerate(value):
+            if unicodedata.category(char) in _UNPRINTABLE:
+                raise ValueError(
+                    f"{value!r} has a line break or control character (U+{ord(char):04X} at position {position}); "
+                    "it cannot go into the To header"
+                )
+        if not value.strip():
+            raise ValueError("a name must have visible characters")
+        return value
+
     @field_validator("email")
     @classmethod
     def _valid_email(cls, value: str) -> str:
-        value = value.strip()
-        if not _EMAIL.match(value):
-            raise ValueError(f"{value!r} is not an e-mail address")
-        return value
+        return smtp_address(value)
+
+
+def smtp_address(value: str) -> str:
+    """`value` as an SMTP envelope can carry it (local part as given, host name in ASCII);
+    raises ValueError saying what is wrong."""
+    value = value.strip()
+    local, at, domain = value.rpartition("@")
+    if not at or not local or not domain or any(c.isspace() for c in value):
+        raise ValueError(f"{value!r} is not an e-mail address")
+    if not local.isascii():
+        raise ValueError(
+            f"{value!r}: the part before @ is not ASCII; SMTP cannot carry it (no SMTPUTF8), ask the reader for an ASCII address"
+        )
+    if not _LOCAL_PART.match(local):
+        raise ValueError(f"{value!r}: the part before @ may only hold letters, digits, dots (not first, last or doubled) and !#$%&'*+/=?^_`{{|}}~-")
+    if len(local) > 64:
+        raise ValueError(f"{value!r}: the part before @ is longer than 64 characters")
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError(f"{value!r}: {domain!r} is not a valid internationalised domain name") from None
+    labels = domain.removesuffix(".").split(".")
+    if not all(_HOST_LABEL.match(label) for label in labels):
+        raise ValueError(f"{value!r}: {domain!r} is not a host name (letters, digits and hyphens between dots)")
+    address = f"{local}@{domain}"
+    if len(address) > 254:
+        raise ValueError(f"{value!r} is longer than 254 characters")
+    return address
 
 
 class SubscribersFile(BaseModel):
@@ -106,6 +155,38 @@ def load_subscribers(path: Path) -> list[Subscriber]:
         raise SubscribersError("invalid subscribers file:\n  " + "\n  ".join(problems)) from exc
 
 
+def check_mail_settings(smtp: SmtpSettings, password: SecretStr | None = None) -> None:
+    """Refuse, before anything is written, the mail settings every send would fail on;
+    SettingsError names the variable."""
+    problems = []
+    sender = parseaddr(smtp.sender)[1]
+    try:
+        smtp_address(sender)
+    except ValueError as exc:
+        problems.append(f"BANTIN_SMTP_SENDER={smtp.sender!r}: {exc}")
+    target = smtp.list_unsubscribe
+    if target is not None and not target.startswith(("mailto:", "https:")):
+        problems.append(f"BANTIN_LIST_UNSUBSCRIBE={target!r}: expected a mailto: or https: URL")
+    if smtp.host:
+        if smtp.security.lower() not in {"starttls", "ssl", "none"}:
+            problems.append(f"BANTIN_SMTP_SECURITY={smtp.security!r}: expected starttls, ssl or none")
+        if not 0 < smtp.port < 65536:
+            problems.append(f"BANTIN_SMTP_PORT={smtp.port}: not a TCP port")
+        if smtp.timeout_s <= 0:
+            problems.append(f"BANTIN_SMTP_TIMEOUT={smtp.timeout_s}: must be more than 0 seconds")
+        if smtp.ca_file is not None and not smtp.ca_file.is_file():
+            problems.append(f"BANTIN_SMTP_CA_FILE={str(smtp.ca_file)!r}: no such file")
+        # smtplib encodes credentials as ASCII: anything else fails at every login.
+        if smtp.username and not smtp.username.isascii():
+            problems.append(f"BANTIN_SMTP_USER={smtp.username!r}: smtplib sends only ASCII user names")
+        secret = password or smtp.password
+        if smtp.username and secret is not None and not secret.get_secret_value().isascii():
+            where = "BANTIN_SMTP_PASSWORD" if password is None else "the SMTP password (Secret block)"
+            problems.append(f"{where}: smtplib sends only ASCII passwords; this one has other characters")
+    if problems:
+        raise SettingsError("; ".join(problems))
+
+
 def default_unsubscribe(sender: str) -> str:
     return f"mailto:{parseaddr(sender)[1] or 'bantin@localhost'}?subject=unsubscribe"
 
@@ -141,33 +222,118 @@ def build_message(
     return message
 
 
-def send_smtp(smtp: SmtpSettings, message: EmailMessage, password: SecretStr | None = None) -> None:
-    """Hand `message` to the SMTP server; raises MailError on any failure.
+class MailUncertainError(RuntimeError):
+    """The message data went out but the server's answer did not come back (connection lost,
+    timeout, a reply that is no SMTP status): the server may have accepted the message.
+
+    Not a MailError: retrying it could mail the reader twice (docs/digest.md, "Delivery
+    guarantees").
+    """
+
+
+@dataclass
+class Handover:
+    """How far `send_smtp` got: `data_sent` once the whole message, up to its final ".",
+    was written to the server (from then on the server may have it)."""
+
+    data_sent: bool = False
+
+
+def envelope(message: EmailMessage) -> tuple[str, list[str]]:
+    """The SMTP envelope of a message: MAIL FROM (the From address) and RCPT TO (every To/Cc)."""
+    sender = parseaddr(str(message["From"]))[1]
+    recipients = [address for _, address in getaddresses([str(v) for v in message.get_all("To", []) + message.get_all("Cc", [])])]
+    return sender, recipients
+
+
+def _quote_periods(payload: bytes) -> bytes:
+    """RFC 5321 4.5.2: a line starting with "." gets another one; the message ends in CRLF.CRLF."""
+    quoted = re.sub(rb"(?m)^\.", b"..", payload)
+    if not quoted.endswith(b"\r\n"):
+        quoted += b"\r\n"
+    return quoted + b".\r\n"
+
+
+def send_smtp(
+    smtp: SmtpSettings, message: EmailMessage, password: SecretStr | None = None, handover: Handover | None = None
+) -> None:
+    """Hand `message` to the SMTP server.
+
+    Each step is driven here (EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA) so that what went
+    wrong is known: anything up to and including the sending of the message data raises
+    MailError (the server does not have the message: safe to send again), as does a 4xx/5xx
+    answer to the data (the server refused it). After the data's final "." was written,
+    a lost connection, a timeout or a reply that is no status raises MailUncertainError:
+    the server may have accepted it. `handover.data_sent` tells the caller which side of
+    that line an interruption (KeyboardInterrupt, a kill) fell on.
 
     `password` defaults to the settings' (BANTIN_SMTP_PASSWORD); a Prefect flow passes the
     one of its Secret block.
     """
+    handover = handover if handover is not None else Handover()
     secret = password or smtp.password
     if not smtp.host:
         raise MailError("no SMTP host configured")
+    where = f"SMTP {smtp.host}:{smtp.port}"
     security = smtp.security.lower()
+    if security not in {"starttls", "ssl", "none"}:
+        raise MailError(f"SMTP security {smtp.security!r}: expected starttls, ssl or none")
+    sender, recipients = envelope(message)
+    payload = _quote_periods(message.as_bytes(policy=SMTP_POLICY))
+    client: smtplib.SMTP | None = None
     try:
-        client: smtplib.SMTP
-        context = ssl.create_default_context(cafile=str(smtp.ca_file) if smtp.ca_file else None)
-        if security == "ssl":
-            client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout_s, context=context)
-        elif security in {"starttls", "none"}:
-            client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_s)
-        else:
-            raise MailError(f"SMTP security {smtp.security!r}: expected starttls, ssl or none")
-        with client:
+        try:
+            context = ssl.create_default_context(cafile=str(smtp.ca_file) if smtp.ca_file else None)
+            if security == "ssl":
+                client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout_s, context=context)
+            else:
+                client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_s)
+            client.ehlo_or_helo_if_needed()
             if security == "starttls":
                 client.starttls(context=context)
+                client.ehlo_or_helo_if_needed()
             if smtp.username:
                 client.login(smtp.username, secret.get_secret_value() if secret else "")
-            client.send_message(message)
-    except (OSError, smtplib.SMTPException, UnicodeEncodeError) as exc:  # smtplib: ASCII credentials only
-        raise MailError(f"SMTP {smtp.host}:{smtp.port}: {type(exc).__name__}: {exc}") from exc
+            options = [f"SIZE={len(payload)}"] if client.has_extn("size") else []
+            code, reply = client.mail(sender, options)
+            if code != 250:
+                raise smtplib.SMTPSenderRefused(code, reply, sender)
+            refused = {}
+            for recipient in recipients:
+                code, reply = client.rcpt(recipient)
+                if code not in (250, 251):
+                    refused[recipient] = (code, reply)
+            if refused or not recipients:
+                raise smtplib.SMTPRecipientsRefused(refused)
+            code, reply = client.docmd("DATA")
+            if code != 354:
+                raise smtplib.SMTPDataError(code, reply)
+            # A failure while writing leaves the final "." unsent: the server cannot have
+            # accepted the message.
+            client.send(payload)
+        except (OSError, smtplib.SMTPException, UnicodeEncodeError) as exc:  # smtplib: ASCII credentials only
+            raise MailError(f"{where}: {type(exc).__name__}: {exc}") from exc
+        handover.data_sent = True
+        try:
+            code, reply = client.getreply()
+        except (OSError, smtplib.SMTPException) as exc:
+            raise MailUncertainError(
+                f"{where}: the message data was sent, then {type(exc).__name__}: {exc} "
+                "(no answer to the data: the server may have accepted it)"
+            ) from exc
+        text = reply.decode("utf-8", "replace")
+        if 400 <= code < 600:  # the server says it did not take the message
+            raise MailError(f"{where}: SMTPDataError: ({code}, {text!r})")
+        if not 200 <= code < 300:
+            raise MailUncertainError(
+                f"{where}: the message data was sent, then the server answered {text!r} (code {code}), "
+                "which is neither acceptance nor refusal: it may have accepted it"
+            )
+        with contextlib.suppress(OSError, smtplib.SMTPException):
+            client.quit()  # the server has the message: how the goodbye goes does not matter
+    finally:
+        if client is not None:
+            client.close()
 
 
 def write_eml(outbox_dir: Path, week: str, recipient: str, message: EmailMessage) -> Path:

@@ -4,26 +4,48 @@ ledger of storage/.
 `flows/digest.py` runs the same steps as Prefect tasks; the CLI and the demo call
 `run_digest` (no Prefect server needed).
 
-Delivery is exactly-once per (week key, recipient): claim the ledger row (pending/failed
-→ sending, attempts + 1) and commit, send, then mark it sent (or outbox when written as a
-.eml file for lack of an SMTP host). A failed send marks the row failed; the next run
-claims and sends it again. A row already sent is never claimed again. A crash between
-sending and marking leaves the row sending: not retried automatically (docs/digest.md).
+Delivery is at most once per (week key, recipient), and exactly once when the server
+answers: claim the ledger row (pending/failed → sending, attempts + 1, claimed_at/by) and
+commit, send, then mark it sent (or outbox when written as a .eml file for lack of an SMTP
+host). A send refused before the server had the message marks the row failed; the next
+run claims and sends it again. A send whose data went out without the server's answer
+marks it uncertain: never re-sent but on an operator's request (`resend`). A row left
+sending by a dead run is recorded uncertain by the next send of its week, and reported by
+every run (`unsettled_deliveries`) until settled (docs/digest.md, "Delivery guarantees").
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import SecretStr
 from sqlalchemy.orm import Session
 
-from bantin.digest.archive import ArchivedDigest, write_digest
-from bantin.digest.delivery import DeliveryOutcome, DeliveryResult, message_for, unsubscribe_target
-from bantin.digest.mail import MailError, Subscriber, load_subscribers, new_message_id, send_smtp, write_eml
+from bantin.digest.archive import ArchivedDigest, folder_problem, write_digest
+from bantin.digest.delivery import (
+    DeliveryOutcome,
+    DeliveryResult,
+    claimant,
+    left_behind,
+    message_for,
+    sending_stale_after,
+    unsubscribe_target,
+)
+from bantin.digest.mail import (
+    Handover,
+    MailError,
+    MailUncertainError,
+    Subscriber,
+    check_mail_settings,
+    load_subscribers,
+    new_message_id,
+    send_smtp,
+    write_eml,
+)
 from bantin.digest.model import DigestWeek, PortalHealth
 from bantin.digest.render import RenderedDigest, render
 from bantin.digest.selection import (
@@ -37,9 +59,10 @@ from bantin.digest.selection import (
 )
 from bantin.jobs.db import database
 from bantin.places import PlaceCodes, UnknownPlaceError, resolve_places
-from bantin.settings import Settings
+from bantin.settings import Settings, SettingsError
 from storage import digests as stored
-from storage.models import Article, DeliveryStatus, Meeting, Portal
+from storage.models import Article, DeliveryStatus, DigestDelivery, Meeting, Portal
+from storage.session import sqlite_path
 
 
 class DigestUsageError(ValueError):
@@ -60,6 +83,15 @@ class DigestRun:
     digest: DigestWeek
     archived: ArchivedDigest
     deliveries: list[DeliveryResult] = field(default_factory=list)
+    digest_range: DigestRange | None = None
+    # Every week's deliveries only an operator can settle (uncertain), after this run.
+    unsettled: list[Unsettled] = field(default_factory=list)
+
+    @property
+    def attention(self) -> list[Unsettled]:
+        """The unsettled deliveries of this run's own range."""
+        key = self.digest_range.delivery_key if self.digest_range else None
+        return [u for u in self.unsettled if u.week_key == key]
 
 
 # ---- rows -------------------------------------------------------------------------------
@@ -161,13 +193,19 @@ def deliver(
     dry_run: bool = False,
     password: SecretStr | None = None,
     label: str | None = None,
+    resend: bool = False,
+    now: dt.datetime | None = None,
 ) -> DeliveryResult:
-    """Send `rendered` to `subscriber` unless the ledger says it went out already.
+    """Send `rendered` to `subscriber` unless the ledger says it went out already (or
+    may have: uncertain).
 
-    `week_key` keys the ledger; `label` (default: the key) names the .eml files. Raises
-    MailError after recording the failure, so a caller with retries (the Prefect task)
-    retries; the row stays claimable. Any other exception (a bug) is recorded the same way
-    and raised as it is: it is not an SMTP failure.
+    `week_key` keys the ledger; `label` (default: the key) names the .eml files; `resend`
+    (an operator's explicit request) also sends a delivery recorded uncertain. A row left
+    `sending` by a dead run is first recorded uncertain. Raises MailError after recording
+    the failure, so a caller with retries (the Prefect task) retries; the row stays
+    claimable. An uncertain send is recorded and returned, never raised: nothing may
+    retry it. Any other exception (a bug, an interrupt) is recorded (failed, or uncertain
+    when the message data had gone out) and raised as it is.
     """
     sender = settings.smtp.sender
     if dry_run:
@@ -177,32 +215,75 @@ def deliver(
         return DeliveryResult(subscriber.email, DeliveryOutcome.DRY_RUN, message["Message-ID"], draft)
     factory = database(settings)
     with factory.begin() as session:  # committed before any mail leaves: other runs see the claim
-        claimed = stored.claim_delivery(session, week_key, subscriber.email, new_message_id(sender))
-    if claimed is None:
-        return DeliveryResult(subscriber.email, DeliveryOutcome.ALREADY_SENT)
+        before = _record_left_behind(session, settings, week_key, subscriber.email, now)
+        claimed = stored.claim_delivery(
+            session, week_key, subscriber.email, new_message_id(sender), claimant=claimant(), resend=resend
+        )
+        if claimed is None:
+            return _not_claimed(subscriber.email, stored.delivery(session, week_key, subscriber.email))
+    resent = before == DeliveryStatus.UNCERTAIN
     message_id = claimed.message_id or new_message_id(sender)
     path: Path | None = None
+    handover = Handover()
     try:
         message = message_for(settings, rendered, subscriber, message_id)
         if settings.smtp.host:
-            send_smtp(settings.smtp, message, password)
+            send_smtp(settings.smtp, message, password, handover)
             outcome, status = DeliveryOutcome.SENT, DeliveryStatus.SENT
         else:
             path = write_eml(settings.outbox_dir, label or week_key, subscriber.email, message)
             outcome, status = DeliveryOutcome.OUTBOX, DeliveryStatus.OUTBOX
+    except MailUncertainError as exc:
+        with factory.begin() as session:
+            stored.mark_uncertain(session, claimed.id, str(exc))
+        return DeliveryResult(subscriber.email, DeliveryOutcome.UNCERTAIN, message_id, error=str(exc), attempts=claimed.attempts)
     except BaseException as exc:
         # Nothing may leave the row "sending" but a crash.
         error = str(exc) if isinstance(exc, MailError) else f"{type(exc).__name__}: {exc}"
         with factory.begin() as session:
-            stored.mark_failed(session, claimed.id, error)
+            if handover.data_sent:
+                stored.mark_uncertain(session, claimed.id, f"interrupted after the message data was sent: {error}")
+            else:
+                stored.mark_failed(session, claimed.id, error)
         raise
     with factory.begin() as session:
         stored.mark_sent(session, claimed.id, message_id, status)
-    return DeliveryResult(subscriber.email, outcome, message_id, path, attempts=claimed.attempts)
+    return DeliveryResult(subscriber.email, outcome, message_id, path, attempts=claimed.attempts, resent=resent)
+
+
+def _record_left_behind(
+    session: Session, settings: Settings, week_key: str, recipient: str, now: dt.datetime | None
+) -> DeliveryStatus | None:
+    """A row still `sending` whose run is gone becomes `uncertain` (the mail may have
+    left). Returns the row's status now (None: no row yet)."""
+    row = stored.delivery(session, week_key, recipient)
+    if row is None or row.status != DeliveryStatus.SENDING:
+        return row.status if row else None
+    reason = left_behind(
+        row.claimed_by, row.claimed_at, now or dt.datetime.now(dt.UTC), sending_stale_after(settings.smtp.timeout_s)
+    )
+    if reason and stored.mark_left_behind(session, row, f"{reason}: the message may or may not have reached the server"):
+        return DeliveryStatus.UNCERTAIN
+    return DeliveryStatus.SENDING
+
+
+def _not_claimed(recipient: str, row: DigestDelivery | None) -> DeliveryResult:
+    if row is not None and row.status in (DeliveryStatus.SENT, DeliveryStatus.OUTBOX):
+        return DeliveryResult(recipient, DeliveryOutcome.ALREADY_SENT, row.message_id, attempts=row.attempts)
+    if row is not None and row.status == DeliveryStatus.UNCERTAIN:
+        return DeliveryResult(recipient, DeliveryOutcome.UNCERTAIN, row.message_id, error=row.last_error, attempts=row.attempts)
+    holder = f"claimed by {row.claimed_by} at {row.claimed_at:%Y-%m-%d %H:%M:%S} UTC" if row and row.claimed_at else "claimed"
+    return DeliveryResult(recipient, DeliveryOutcome.IN_PROGRESS, error=f"another run is sending it ({holder})")
 
 
 def deliver_one(
-    rows: RangeRows, settings: Settings, subscriber: Subscriber, *, dry_run: bool = False, password: SecretStr | None = None
+    rows: RangeRows,
+    settings: Settings,
+    subscriber: Subscriber,
+    *,
+    dry_run: bool = False,
+    password: SecretStr | None = None,
+    resend: bool = False,
 ) -> DeliveryResult:
     """One subscriber's digest (their places only), sent exactly once; raises MailError."""
     rendered = render_digest(digest_for(rows, settings, subscriber.followed), settings)
@@ -214,6 +295,7 @@ def deliver_one(
         dry_run=dry_run,
         password=password,
         label=rows.digest_range.label,
+        resend=resend,
     )
 
 
@@ -224,12 +306,16 @@ def deliver_all(
     *,
     dry_run: bool = False,
     password: SecretStr | None = None,
+    resend: Collection[str] = (),
 ) -> list[DeliveryResult]:
-    """Every subscriber; a failed send is recorded and reported, and the others still go."""
+    """Every subscriber; a failed send is recorded and reported, and the others still go.
+    `resend`: the addresses whose uncertain delivery is to be sent again."""
     results = []
     for subscriber in subscribers:
         try:
-            results.append(deliver_one(rows, settings, subscriber, dry_run=dry_run, password=password))
+            results.append(
+                deliver_one(rows, settings, subscriber, dry_run=dry_run, password=password, resend=subscriber.email in resend)
+            )
         except MailError as exc:
             results.append(DeliveryResult(subscriber.email, DeliveryOutcome.FAILED, error=str(exc)))
     return results
@@ -241,19 +327,166 @@ def deliveries(settings: Settings, week_key: str) -> list[tuple[str, DeliverySta
         return [(d.recipient, d.status, d.attempts) for d in stored.deliveries(session, week_key)]
 
 
+@dataclass(frozen=True)
+class Unsettled:
+    """A delivery only an operator can settle: uncertain, or left `sending` by a dead run."""
+
+    week_key: str
+    recipient: str
+    message_id: str | None
+    attempts: int
+    reason: str
+
+    def resend_command(self, digest_range: DigestRange | None = None) -> str:
+        """The command that sends it again (the range's options when it is that range)."""
+        if digest_range is not None and digest_range.delivery_key == self.week_key:
+            where = f"--week {self.week_key}" if digest_range.iso_week else f"--start {digest_range.start} --end {digest_range.end}"
+        elif WEEK_KEY.match(self.week_key):
+            where = f"--week {self.week_key}"
+        else:  # a custom range: its key is a hash of its dates
+            where = f"--start YYYY-MM-DD --end YYYY-MM-DD (the range keyed {self.week_key})"
+        return f"bantin digest {where} --send --resend {self.recipient}"
+
+    def describe(self) -> str:
+        return f"{self.week_key} {self.recipient}: uncertain, Message-ID {self.message_id}, {self.attempts} attempt(s): {self.reason}"
+
+
+WEEK_KEY = re.compile(r"^\d{4}-W\d{2}$")
+
+
+def unsettled_deliveries(settings: Settings, now: dt.datetime | None = None) -> list[Unsettled]:
+    """Every week's deliveries whose fate is open (read only: a row left `sending` is
+    reported here, and recorded uncertain by the next send of its week)."""
+    now = now or dt.datetime.now(dt.UTC)
+    stale_after = sending_stale_after(settings.smtp.timeout_s)
+    found = []
+    with database(settings)() as session:
+        for row in stored.unsettled_deliveries(session):
+            if row.status == DeliveryStatus.UNCERTAIN:
+                reason = row.last_error or "uncertain"
+            else:
+                left = left_behind(row.claimed_by, row.claimed_at, now, stale_after)
+                if left is None:
+                    continue  # a live run is sending it now
+                reason = f"{left}: the message may or may not have reached the server"
+            found.append(Unsettled(row.week, row.recipient, row.message_id, row.attempts, reason))
+    return found
+
+
 # ---- the whole job ----------------------------------------------------------------------
 
+RESEND_ALL = "all-uncertain"
 
-def check_parameters(places: Sequence[str], send: bool, dry_run: bool) -> None:
+
+def check_parameters(
+    places: Sequence[str], send: bool, dry_run: bool, resend: Sequence[str] = (), explicit_range: bool = True
+) -> None:
     if places and (send or dry_run):
         # Each subscriber's own list decides what they receive; a partial digest must not
         # count as the week's delivery.
         raise DigestUsageError("--district cannot be combined with --send/--dry-run: subscribers' districts apply")
+    if resend:
+        if not send or dry_run:
+            raise DigestUsageError("--resend needs --send (and no --dry-run): it sends mail")
+        if not explicit_range:
+            # The default week moves every Monday: a resend must name the week it re-sends.
+            raise DigestUsageError("--resend needs the week (--week) or range (--start/--end) of the uncertain delivery")
+        if RESEND_ALL in resend and len(resend) > 1:
+            raise DigestUsageError(f"--resend {RESEND_ALL} already names every uncertain delivery: give it alone")
     for name in places:
         try:
             resolve_places([name])
         except UnknownPlaceError as exc:
             raise DigestUsageError(f"--district {name!r}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class CheckedInputs:
+    """What a digest run reads, validated before it writes anything."""
+
+    digest_range: DigestRange
+    subscribers: list[Subscriber]
+
+
+def check_inputs(
+    settings: Settings,
+    *,
+    week: str | None = None,
+    start: dt.date | str | None = None,
+    end: dt.date | str | None = None,
+    districts: Sequence[str] = (),
+    send: bool = False,
+    dry_run: bool = False,
+    out_dir: Path | None = None,
+    subscribers: Sequence[Subscriber] | None = None,
+    password: SecretStr | None = None,
+    resend: Sequence[str] = (),
+) -> CheckedInputs:
+    """Parameters, subscribers file, mail settings and every folder the run writes in,
+    checked before anything is written (database, archive, outbox). Raises
+    DigestUsageError, WeekError, SubscribersError or SettingsError, each naming the
+    option, file (with line and field) or variable."""
+    check_parameters(districts, send, dry_run, resend, explicit_range=bool(week or start or end))
+    digest_range = resolve_range(week, start, end, timezone=settings.timezone)
+    people: list[Subscriber] = []
+    if send or dry_run:
+        people = list(subscribers) if subscribers is not None else load_subscribers(settings.subscribers_file)
+        check_mail_settings(settings.smtp, password)
+        known = {p.email.casefold() for p in people}
+        for address in resend:
+            if address != RESEND_ALL and address.casefold() not in known:
+                raise DigestUsageError(
+                    f"--resend {address}: not a subscriber in {settings.subscribers_file} (give an address listed there, or {RESEND_ALL})"
+                )
+    folders: list[tuple[str, Path]] = [
+        ("--out", out_dir) if out_dir is not None else ("BANTIN_DATA_DIR (the digest archive)", settings.archive_dir)
+    ]
+    if dry_run:
+        folders.append(("BANTIN_DATA_DIR (the outbox)", settings.outbox_dir / "dry-run"))
+    elif send and not settings.smtp.host:
+        folders.append(("BANTIN_DATA_DIR (the outbox)", settings.outbox_dir))
+    database_file = sqlite_path(settings.resolved_database_url)
+    if database_file is not None:
+        variable = "BANTIN_DATABASE_URL" if settings.database_url else "BANTIN_DATA_DIR (the database)"
+        folders.append((variable, database_file.parent))
+    for name, folder in folders:
+        problem = folder_problem(folder)
+        if problem:
+            message = f"{name}: {folder}: {problem}"
+            if name == "--out":
+                raise DigestUsageError(message)
+            raise SettingsError(message)
+    return CheckedInputs(digest_range, people)
+
+
+def resend_targets(
+    settings: Settings, digest_range: DigestRange, subscribers: Sequence[Subscriber], resend: Sequence[str], now: dt.datetime | None = None
+) -> set[str]:
+    """The subscribers' addresses whose delivery of the range `resend` asks to send again:
+    `all-uncertain`, or addresses whose delivery is uncertain (or left `sending` by a dead
+    run), or not sent yet (sent normally anyway). Raises DigestUsageError for an address
+    whose mail went out (sent, outbox) or that a live run is sending now."""
+    if not resend:
+        return set()
+    open_ = {u.recipient.casefold() for u in unsettled_deliveries(settings, now) if u.week_key == digest_range.delivery_key}
+    by_address = {s.email.casefold(): s.email for s in subscribers}
+    if RESEND_ALL in resend:
+        return {email for folded, email in by_address.items() if folded in open_}
+    with database(settings)() as session:
+        rows = {row.recipient.casefold(): row for row in stored.deliveries(session, digest_range.delivery_key)}
+    targets = set()
+    for address in resend:
+        folded = address.casefold()
+        row = rows.get(folded)
+        if row is not None and row.status in (DeliveryStatus.SENT, DeliveryStatus.OUTBOX):
+            raise DigestUsageError(
+                f"--resend {address}: its {digest_range.label} delivery is {row.status.value} "
+                f"(Message-ID {row.message_id}): nothing uncertain to re-send"
+            )
+        if row is not None and row.status == DeliveryStatus.SENDING and folded not in open_:
+            raise DigestUsageError(f"--resend {address}: a live run ({row.claimed_by}) is sending it now")
+        targets.add(by_address[folded])
+    return targets
 
 
 def run_digest(
@@ -268,18 +501,32 @@ def run_digest(
     out_dir: Path | None = None,
     subscribers: Sequence[Subscriber] | None = None,
     password: SecretStr | None = None,
+    resend: Sequence[str] = (),
 ) -> DigestRun:
     """Select, render and archive the digest; with `send` or `dry_run`, deliver it to the
-    subscribers (from `settings.subscribers_file` unless given)."""
-    check_parameters(districts, send, dry_run)
-    digest_range = resolve_range(week, start, end, timezone=settings.timezone)
-    people: list[Subscriber] = []
-    if send or dry_run:
-        # Read (and validate) the subscribers before anything is written: a bad file stops the run.
-        people = list(subscribers) if subscribers is not None else load_subscribers(settings.subscribers_file)
-    rows = load_range(settings, digest_range)
+    subscribers (from `settings.subscribers_file` unless given); `resend` (addresses, or
+    `all-uncertain`) also sends those whose delivery of the range is uncertain.
+
+    Everything read is checked first (check_inputs): a bad input writes nothing. The run
+    ends with every week's unsettled deliveries (`DigestRun.unsettled`)."""
+    checked = check_inputs(
+        settings,
+        week=week,
+        start=start,
+        end=end,
+        districts=districts,
+        send=send,
+        dry_run=dry_run,
+        out_dir=out_dir,
+        subscribers=subscribers,
+        password=password,
+        resend=resend,
+    )
+    targets = resend_targets(settings, checked.digest_range, checked.subscribers, resend)
+    rows = load_range(settings, checked.digest_range)
     digest = digest_for(rows, settings, districts)
-    run = DigestRun(digest, archive(digest, settings, out_dir))
+    run = DigestRun(digest, archive(digest, settings, out_dir), digest_range=checked.digest_range)
     if send or dry_run:
-        run.deliveries = deliver_all(rows, settings, people, dry_run=dry_run, password=password)
+        run.deliveries = deliver_all(rows, settings, checked.subscribers, dry_run=dry_run, password=password, resend=targets)
+    run.unsettled = unsettled_deliveries(settings)
     return run

@@ -195,7 +195,7 @@ def test_bad_subscribers_file_names_file_line_and_field(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("week_with_two_provinces")
 def test_a_bug_while_mailing_is_raised_as_itself_and_leaves_the_row_claimable(
-    sqlite_settings: Settings, session: Session, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A bug is not an SMTP failure: Prefect must not retry it as one (MailError), and the
     # ledger row must not stay "sending" (which nothing ever re-sends).
@@ -206,8 +206,8 @@ def test_a_bug_while_mailing_is_raised_as_itself_and_leaves_the_row_claimable(
 
     monkeypatch.setattr(job, "message_for", broken)
     with pytest.raises(KeyError, match="a bug in building the message"):
-        run_digest(sqlite_settings, week="2024-W27", send=True, subscribers=SUBSCRIBERS[:1])
+        run_digest(settings, week="2024-W27", send=True, subscribers=SUBSCRIBERS[:1])
     (row,) = deliveries(session, "2024-W27")
     assert row.status == "failed" and "KeyError" in (row.last_error or "")
     monkeypatch.undo()
-    assert [r.status for r in run_digest(sqlite_settings, week="2024-W27", send=True, subscribers=SUBSCRIBERS[:1]).deliveries] == ["outbox"]
+    assert [r.status for r in run_digest(settings, week="2024-W27", send=True, subscribers=SUBSCRIBERS[:1]).deliveries] == ["outbox"]
