@@ -241,7 +241,8 @@ def deliver(
         # Nothing may leave the row "sending" but a crash.
         error = str(exc) if isinstance(exc, MailError) else f"{type(exc).__name__}: {exc}"
         with factory.begin() as session:
-            if handover.data_sent:
+            # A MailError after the data is the server's own refusal (4xx/5xx): it has nothing.
+            if handover.data_sent and not isinstance(exc, MailError):
                 stored.mark_uncertain(session, claimed.id, f"interrupted after the message data was sent: {error}")
             else:
                 stored.mark_failed(session, claimed.id, error)
