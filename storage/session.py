@@ -43,6 +43,17 @@ class DatabaseUrlError(ValueError):
     """The database URL names a backend bantin does not support."""
 
 
+class SchemaNewerError(RuntimeError):
+    """The database is at a schema revision this code does not know (a newer bantin made it)."""
+
+    def __init__(self, current: str, head: str | None) -> None:
+        super().__init__(
+            f"the database is at schema revision {current!r}, which this code does not know "
+            f"(its newest is {head!r}): use the newer bantin that wrote it, or another database"
+        )
+        self.current, self.head = current, head
+
+
 def normalise_url(url: str | URL) -> URL:
     """Parse `url`, mapping plain PostgreSQL URLs to the psycopg 3 driver."""
     parsed = make_url(url)
@@ -134,7 +145,14 @@ def _sqlite_file_lock(path: Path) -> Iterator[None]:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision` (Alembic head by default). Harmless to repeat."""
+    """Bring the schema to `revision` (Alembic head by default). Harmless to repeat.
+
+    Raises SchemaNewerError when the database is at a revision this code does not know.
+    """
+    current = current_revision(engine)
+    script = ScriptDirectory.from_config(alembic_config())
+    if current is not None and current not in {rev.revision for rev in script.walk_revisions()}:
+        raise SchemaNewerError(current, script.get_current_head())
     config = alembic_config()
     path = sqlite_path(engine.url)
     lock = _sqlite_file_lock(path) if path is not None else contextlib.nullcontext()
