@@ -123,16 +123,6 @@ class SubscribersFile(BaseModel):
 
     subscribers: list[Subscriber]
 
-    @field_validator("subscribers")
-    @classmethod
-    def _unique(cls, value: list[Subscriber]) -> list[Subscriber]:
-        seen: set[str] = set()
-        for s in value:
-            if s.email.casefold() in seen:
-                raise ValueError(f"{s.email} is listed twice")
-            seen.add(s.email.casefold())
-        return value
-
 
 def load_subscribers(path: Path) -> list[Subscriber]:
     try:
@@ -145,7 +135,7 @@ def load_subscribers(path: Path) -> list[Subscriber]:
         where = f"{path}:{exc.line}" if exc.line else str(path)
         raise SubscribersError(f"{where}: not valid YAML: {exc.problem}") from exc
     try:
-        return SubscribersFile.model_validate(data).subscribers
+        people = SubscribersFile.model_validate(data).subscribers
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -153,6 +143,20 @@ def load_subscribers(path: Path) -> list[Subscriber]:
             field = ".".join(str(p) for p in loc) or "(top level)"
             problems.append(f"{path}:{yamlfile.node_line(root, loc) or 1}: {field}: {error['msg']}")
         raise SubscribersError("invalid subscribers file:\n  " + "\n  ".join(problems)) from exc
+    # One ledger row per address: an address listed twice is refused on the repeat's line.
+    first: dict[str, int] = {}
+    problems = []
+    for index, person in enumerate(people):
+        earlier = first.setdefault(person.email.casefold(), index)
+        if earlier != index:
+            line = yamlfile.node_line(root, ("subscribers", index, "email")) or 1
+            first_line = yamlfile.node_line(root, ("subscribers", earlier, "email")) or 1
+            problems.append(
+                f"{path}:{line}: subscribers.{index}.email: {person.email} is listed twice (first on line {first_line})"
+            )
+    if problems:
+        raise SubscribersError("invalid subscribers file:\n  " + "\n  ".join(problems))
+    return people
 
 
 def check_mail_settings(smtp: SmtpSettings, password: SecretStr | None = None) -> None:
