@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,6 +41,7 @@ from bantin.settings import PROJECT_ROOT, Settings
 from storage.digests import claim_delivery, deliveries
 from storage.models import DigestDelivery
 from test_delivery import SUBSCRIBERS, Inbox, free_port, week_with_two_provinces, with_smtp  # noqa: F401 (fixture)
+from tests.prefect_harness.procs import PrefectServer, prefect_env
 
 QT, TQ = "qt@example.org", "tq@example.org"
 SUBSCRIBERS_YAML = (
@@ -310,3 +313,102 @@ def test_resend_refuses_what_it_cannot_mean(cli_env: dict[str, str], smtp_server
     for expected, result in refusals.items():
         assert result.exit_code == 2 and expected in result.output, (expected, result.output)
     assert (server.received(QT), server.received(TQ)) == (1, 1)
+
+
+# ---- the Prefect flow ------------------------------------------------------------------------
+
+FLOW_SCRIPT = r"""
+import json, os
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter, FlowRunFilterId
+from flows.digest import weekly_digest
+
+def run(**env):
+    os.environ.update(env)
+    for name in [n for n, v in env.items() if v == ""]:
+        del os.environ[name]
+    state = weekly_digest(week="2024-W27", send=True, smtp_retry_delay_s=0, return_state=True)
+    run_id = state.state_details.flow_run_id  # the server is shared: read back this run only
+    with get_client(sync_client=True) as client:
+        mine = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+        artifacts = [a.data for a in client.read_artifacts(artifact_filter=mine) if a.key == "weekly-digest"]
+        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
+    return {
+        "state": state.type.value,
+        "message": state.message,
+        "artifact": artifacts[0] if artifacts else None,
+        "mail_tasks": sorted((t.state.type.value, t.run_count) for t in tasks if t.name.startswith("mail digest")),
+    }
+
+good = {k: os.environ[k] for k in ("BANTIN_DATA_DIR", "BANTIN_DATABASE_URL", "BANTIN_SUBSCRIBERS")}
+out = {
+    # A bad subscribers file, in a data folder of its own: nothing may be written there.
+    "bad": run(BANTIN_DATA_DIR=os.environ["FRESH_DATA_DIR"], BANTIN_DATABASE_URL="", BANTIN_SUBSCRIBERS=os.environ["BAD_SUBSCRIBERS"]),
+    "dropped": run(**good),
+}
+open(os.environ["SERVER_FAULT_OFF"], "w").close()  # the server behaves from now on
+out["rerun"] = run(**good)
+print("RESULT " + json.dumps(out))
+"""
+
+
+@pytest.mark.server
+@pytest.mark.usefixtures("week_with_two_provinces")
+def test_the_flow_checks_first_never_retries_an_uncertain_delivery_and_fails_loudly(
+    cli_env: dict[str, str], smtp_server: tuple[Misbehaving, int], session: Session, prefect_server: PrefectServer, tmp_path: Path
+) -> None:
+    server, port = smtp_server
+    server.fault = "drop-after-data"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text('subscribers:\n  - {name: "An\\r\\nBcc: spy@example.org", email: an@example.org}\n', encoding="utf-8")
+    fault_off = tmp_path / "fault-off"
+    env = prefect_env(tmp_path / "prefect", prefect_server.api_url, {k: v for k, v in os.environ.items() if not k.startswith("BANTIN_")})
+    env.update(
+        cli_env,
+        PREFECT_LOGGING_LEVEL="WARNING",
+        BANTIN_SMTP_HOST="127.0.0.1",
+        BANTIN_SMTP_PORT=str(port),
+        FRESH_DATA_DIR=str(tmp_path / "fresh"),
+        BAD_SUBSCRIBERS=str(bad),
+        SERVER_FAULT_OFF=str(fault_off),
+        PYTHONPATH=str(PROJECT_ROOT),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", FLOW_SCRIPT], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    # Turn the fault off when the script says so (the server runs in this process).
+    deadline = time.monotonic() + 480
+    while proc.poll() is None and time.monotonic() < deadline:
+        if fault_off.exists():
+            server.fault = None
+        time.sleep(0.1)
+    if proc.poll() is None:
+        proc.kill()
+    stdout, stderr = proc.communicate(timeout=30)
+    lines = [line for line in stdout.splitlines() if line.startswith("RESULT ")]
+    assert proc.returncode == 0 and lines, stderr[-3000:]
+    out = json.loads(lines[-1].removeprefix("RESULT "))
+
+    bad_run = out["bad"]
+    assert bad_run["state"] == "FAILED" and f"{bad}:2: subscribers.0.name" in bad_run["message"]
+    assert bad_run["mail_tasks"] == [] and not (tmp_path / "fresh").exists()  # no database, no archive
+
+    dropped = out["dropped"]
+    assert dropped["state"] == "FAILED"
+    assert "1 delivery of 2024-W27 uncertain (qt@example.org)" in dropped["message"]
+    assert "bantin digest --week 2024-W27 --send --resend all-uncertain" in dropped["message"]
+    assert dropped["mail_tasks"] == [["COMPLETED", 1], ["COMPLETED", 1]]  # no task retried the uncertain one
+    artifact = dropped["artifact"]
+    assert "## ⚠ 1 uncertain delivery: needs an operator" in artifact
+    assert f"| 2024-W27 | {QT} |" in artifact and f"`bantin digest --week 2024-W27 --send --resend {QT}`" in artifact
+    assert f"| {QT} | uncertain |" in artifact and f"| {TQ} | sent |" in artifact
+    assert (server.received(QT), server.received(TQ)) == (1, 1)
+
+    rerun = out["rerun"]  # the server behaves again: still nothing re-sent, still loud
+    assert rerun["state"] == "FAILED" and f"| {QT} | uncertain |" in rerun["artifact"]
+    assert (server.received(QT), server.received(TQ)) == (1, 1)
+    assert ledger(session) == {QT: ("uncertain", 1), TQ: ("sent", 1)}
+
+    resent = digest(cli_env, port, "--send", "--resend", "all-uncertain")
+    assert resent.exit_code == 0, resent.output
+    assert (server.received(QT), server.received(TQ)) == (2, 1)
