@@ -56,6 +56,8 @@ from tests.prefect_harness.fixtures import (  # noqa: F401  (one real Prefect se
     _clean_prefect_server,
     prefect_api,
     prefect_server,
+    pytest_collection_finish,
+    pytest_sessionfinish,
     pytest_terminal_summary,
     work_pool,
 )

@@ -1,4 +1,5 @@
-"""Helpers for the crawl tests: a real uvicorn server on a loopback port, fast politeness."""
+"""Helpers for the crawl tests: a real uvicorn server on a loopback port, fast politeness,
+a fake clock for the fetcher."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 import uvicorn
 
+from bantin.fetch import Fetcher
 from bantin.settings import FetchSettings
 
 
@@ -87,3 +89,27 @@ class FakeClock:
 @pytest.fixture
 def fake_clock() -> FakeClock:
     return FakeClock()
+
+
+def fake_clock_fetcher(clock: FakeClock) -> type[Fetcher]:
+    """A Fetcher class whose clock and sleep are `clock` unless given."""
+
+    class FakeClockFetcher(Fetcher):
+        def __init__(self, settings: FetchSettings, **kwargs: Any) -> None:
+            kwargs.setdefault("clock", clock)
+            kwargs.setdefault("sleep", clock.sleep)
+            super().__init__(settings, **kwargs)
+
+    return FakeClockFetcher
+
+
+@contextmanager
+def virtual_politeness() -> Iterator[FakeClock]:
+    """Crawls (`bantin.jobs.crawl`) in this context wait out politeness on a fake clock:
+    robots.txt Crawl-delay, the per-host rate, Retry-After and backoff are computed and
+    kept as always, in virtual time, so the same requests are made without wall-clock
+    waits (request timeouts stay real). The fetcher's own tests check the waits."""
+    clock = FakeClock()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("bantin.jobs.crawl.Fetcher", fake_clock_fetcher(clock))
+        yield clock

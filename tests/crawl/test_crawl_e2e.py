@@ -33,7 +33,7 @@ from bantin.sources import Politeness, Source, load_sources
 from bantin.urls import canonicalize_url
 from storage.models import Article, PageSnapshot, Portal
 from tests.crawl.conftest import FAST_FETCH as FAST
-from tests.crawl.conftest import serve
+from tests.crawl.conftest import FakeClock, serve, virtual_politeness
 
 CHROME = (
     "Bài viết liên quan",
@@ -75,9 +75,17 @@ class Crawled:
         self.requests = requests
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _politeness_in_virtual_time() -> Iterator[FakeClock]:
+    """Every crawl of this module waits out politeness (the fixture portals' Crawl-delay,
+    Retry-After, backoff) in virtual time: same requests, no wall-clock waits."""
+    with virtual_politeness() as clock:
+        yield clock
+
+
 @pytest.fixture(scope="module")
 def crawled(tmp_path_factory: pytest.TempPathFactory) -> Crawled:
-    """One full offline crawl (module scope: the portals' robots.txt Crawl-delay makes it take seconds)."""
+    """One full offline crawl, shared by the module's tests (none changes it)."""
     data = tmp_path_factory.mktemp("crawl-e2e")
     settings = Settings(data_dir=data, database_url=f"sqlite:///{data / 'bantin.sqlite3'}", fetch=FAST)
     app = create_app()
@@ -225,7 +233,7 @@ def test_timing_out_portal_is_recorded_and_the_others_finish(
     fixture_server: tuple[FixtureApp, str], sqlite_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     app, base = fixture_server
-    app.add_fault("hamyen.tuyenquang.gov.vn/*=slow:2")
+    app.add_fault("hamyen.tuyenquang.gov.vn/*=slow:1")  # well past the 0.3 s read timeout
     settings = sqlite_settings.model_copy(
         update={"fetch": FAST.model_copy(update={"read_timeout_s": 0.3, "max_retries": 1})}
     )
