@@ -74,10 +74,11 @@ def digest_command(
     for result in run.deliveries:
         typer.echo(f"mail: {result.describe()}")
     if run.unsettled:
+        one = len(run.unsettled) == 1
         typer.echo(
             f"attention: {_count(len(run.unsettled), 'delivery')} uncertain: the SMTP server may have delivered "
-            "them, so they are not re-sent automatically. Look for the Message-ID in the server's log; "
-            "if it is not there, send it again:",
+            f"{'it' if one else 'them'}, so {'it is' if one else 'they are'} not re-sent automatically. Look for "
+            "the Message-ID in the server's log; if it is not there, send it again:",
             err=True,
         )
         for unsettled in run.unsettled:
