@@ -9,13 +9,15 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
+import yaml
 
 from bantin.fetch import Fetcher
-from bantin.settings import FetchSettings
+from bantin.settings import PROJECT_ROOT, FetchSettings
 
 
 def free_port() -> int:
@@ -60,6 +62,17 @@ FAST_FETCH = FetchSettings(
 @pytest.fixture
 def fast_fetch() -> FetchSettings:
     return FAST_FETCH
+
+
+def fast_sources_file(path: Path) -> Path:
+    """deploy/sources.yaml written to `path` with every portal at 20 requests/s (robots.txt
+    Crawl-delay still rules): for crawls in other processes (BANTIN_SOURCES) that test
+    something other than politeness."""
+    registry = yaml.safe_load((PROJECT_ROOT / "deploy" / "sources.yaml").read_text(encoding="utf-8"))
+    for source in registry["sources"]:
+        source["politeness"] = {"requests_per_second": 20.0}
+    path.write_text(yaml.safe_dump(registry, allow_unicode=True), encoding="utf-8")
+    return path
 
 
 class FakeClock:

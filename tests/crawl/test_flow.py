@@ -13,11 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from bantin.fixtures.app import create_app
 from bantin.settings import PROJECT_ROOT, FetchSettings
-from tests.crawl.conftest import serve
+from tests.crawl.conftest import fast_sources_file, serve
 from tests.prefect_harness.procs import PrefectServer, prefect_env
 
 pytestmark = pytest.mark.server
@@ -44,15 +43,6 @@ print("RESULT " + json.dumps({
 """
 
 
-def _fast_sources(path: Path) -> Path:
-    """deploy/sources.yaml at 20 requests/s per portal (robots.txt still rules): the flow, not politeness, is tested here."""
-    registry = yaml.safe_load((PROJECT_ROOT / "deploy" / "sources.yaml").read_text(encoding="utf-8"))
-    for source in registry["sources"]:
-        source["politeness"] = {"requests_per_second": 20.0}
-    path.write_text(yaml.safe_dump(registry, allow_unicode=True), encoding="utf-8")
-    return path
-
-
 def test_flow_crawls_portals_and_survives_an_unreachable_one(prefect_server: PrefectServer, tmp_path: Path) -> None:
     app = create_app(faults=["lambinh.tuyenquang.gov.vn/robots.txt=reset"])
     with serve(app) as base:
@@ -61,7 +51,7 @@ def test_flow_crawls_portals_and_survives_an_unreachable_one(prefect_server: Pre
             PREFECT_LOGGING_LEVEL="WARNING",
             BANTIN_DATA_DIR=str(tmp_path / "var"),
             BANTIN_FIXTURES_URL=base,
-            BANTIN_SOURCES=str(_fast_sources(tmp_path / "sources.yaml")),
+            BANTIN_SOURCES=str(fast_sources_file(tmp_path / "sources.yaml")),  # the flow is tested, not politeness
             PYTHONPATH=str(PROJECT_ROOT),
         )
         env.pop("BANTIN_DATABASE_URL", None)

@@ -19,6 +19,7 @@ import yaml
 from sqlalchemy import create_engine, text
 
 from server_helpers import app_env, enabled_source_ids, python_module, record_timing
+from tests.crawl.conftest import fast_sources_file
 from tests.prefect_harness.api import PrefectApi, parse_time, run_deployment_cli
 from tests.prefect_harness.procs import PROJECT_ROOT, PrefectServer, prefect_cli, start_worker
 
@@ -43,6 +44,8 @@ def test_deployments_schedules_and_triggered_runs(
     )
     env = app_env(prefect_server, data_dir, database_url=f"sqlite:///{data_dir / 'bantin.sqlite3'}")
     env["BANTIN_SUBSCRIBERS"] = str(subscribers)
+    # The same portals, faster (politeness across workers is test_server_scale_out's subject).
+    env["BANTIN_SOURCES"] = str(fast_sources_file(tmp_path / "sources.yaml"))
 
     # 1. The limits the crawl takes with strict=True, one per source.
     started = time.monotonic()
