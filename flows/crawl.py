@@ -1,6 +1,9 @@
-"""Prefect flow: crawl the portals of deploy/sources.yaml, one task per portal.
+"""Prefect flow "crawl-batch": crawl portals of deploy/sources.yaml in this process, one task per portal.
 
-    crawl_portals(sources=None, offline=False, max_pages=None, use_concurrency_limits=None)
+    crawl_batch(sources=None, offline=False, max_pages=None, use_concurrency_limits=None)
+
+The scheduled deployment "crawl-portals" (flows/fanout.py) runs this body, or fans out
+one "crawl-batch" deployment run per batch of portals.
 
 Portals run in parallel on a thread pool bounded by FetchSettings.max_portals_in_parallel;
 each task crawls one portal (bantin.jobs.crawl.crawl_one) and is retried (I/O) when the
@@ -13,9 +16,7 @@ new articles, duplicates, errors) and a crawl_runs row.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -26,16 +27,16 @@ from bantin.crawl import PortalReport
 from bantin.jobs.crawl import crawl_one, finish_run, start_run
 from bantin.settings import Settings
 from bantin.sources import Source, load_sources
+from flows.naming import slot, sources_detail
 from flows.runners import portal_thread_pool
 
 TASK_RETRIES = 2
 TASK_RETRY_DELAYS_S: list[float] = [30, 120]
 
 
-def run_label(now: dt.datetime | None = None) -> str:
-    """'crawl 2026-11-23 06:00' in local time: the flow run name."""
-    zone = ZoneInfo(Settings.from_env().timezone)
-    return f"crawl {(now or dt.datetime.now(dt.UTC)).astimezone(zone):%Y-%m-%d %H:%M}"
+def run_label() -> str:
+    """'crawl 2026-11-23 06:00 ham-yen,lam-binh': the slot, then the portals when chosen."""
+    return slot("crawl", sources_detail())
 
 
 class PortalUnreachable(RuntimeError):
@@ -43,7 +44,7 @@ class PortalUnreachable(RuntimeError):
 
 
 @task(
-    name="crawl-portal",
+    name="crawl-one-portal",
     task_run_name="crawl {source.id}",
     retries=TASK_RETRIES,
     retry_delay_seconds=TASK_RETRY_DELAYS_S,
@@ -88,12 +89,12 @@ def _report_rows(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @flow(
-    name="crawl-portals",
+    name="crawl-batch",
     flow_run_name=run_label,
     task_runner=portal_thread_pool(),
     log_prints=False,
 )
-def crawl_portals(
+def crawl_batch(
     sources: list[str] | None = None,
     offline: bool = False,
     max_pages: int | None = None,
@@ -158,4 +159,4 @@ def crawl_portals(
 
 
 if __name__ == "__main__":
-    crawl_portals(offline=True)
+    crawl_batch(offline=True)

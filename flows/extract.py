@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
@@ -25,6 +24,7 @@ from prefect.runtime import flow_run
 from bantin.extract import EXTRACTOR_VERSION
 from bantin.jobs.extract import extract_stored, pending_articles
 from bantin.settings import Settings
+from flows.naming import slot
 
 BATCH_RETRIES = 2
 BATCH_RETRY_DELAYS_S: list[float] = [10, 60]
@@ -63,12 +63,8 @@ def _run(batch_size: int, since: dt.date | None, force: bool, from_snapshots: bo
     return total
 
 
-def _local_now() -> str:
-    return dt.datetime.now(ZoneInfo(Settings.from_env().timezone)).strftime("%Y-%m-%d %H:%M")
-
-
 def _extract_run_name() -> str:
-    return f"extract {_local_now()}"
+    return slot("extract")
 
 
 def _reextract_run_name() -> str:

@@ -2,11 +2,10 @@
 
     crawl_portals(sources=None, offline=False, max_pages=None, fan_out=False,
                   batch_size=1, extract=True)            flow "crawl-portals"
-    crawl_portal(sources, offline=False, max_pages=None)  flow "crawl-portal"
 
 `crawl-portals` is what the schedule runs. Without `fan_out` it crawls every portal in
-its own process (flows/crawl.py's body: one task per portal, in parallel with a bound).
-With `fan_out=True` it starts one `crawl-portal/crawl-portal` deployment run per batch of
+its own process (flows/crawl.py's "crawl-batch" body: one task per portal, in parallel
+with a bound). With `fan_out=True` it starts one `crawl-batch/crawl-batch` deployment run per batch of
 `batch_size` portals and waits for them, so the workers of the pool — on as many
 machines as you like, sharing one PostgreSQL app database — split the crawl. Every
 portal crawl holds the global concurrency limit "portal-<id>" (created by
@@ -15,13 +14,12 @@ processes at once and the per-host request spacing of one fetcher holds everywhe
 Then, unless `extract=False`, the new articles are extracted (flows/extract.py).
 
 The crawl itself is flows/crawl.py's; this module only adds the orchestration, which is
-why it calls that flow's body (`.fn`) inside its own run instead of nesting a second
-"crawl-portals" run under the first.
+why it calls that flow's body (`.fn`) inside its own run instead of nesting a
+"crawl-batch" run under it.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from typing import Any
 
@@ -29,36 +27,18 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
 from bantin.settings import Settings
+from flows.naming import slot, sources_detail
 from flows.runners import portal_thread_pool
 
-CHILD_DEPLOYMENT = "crawl-portal/crawl-portal"
+CHILD_DEPLOYMENT = "crawl-batch/crawl-batch"
 CHILD_TIMEOUT_S = 3 * 3600  # a batch that takes longer than 3 h is stuck, not slow
 CHILD_POLL_S = 2.0
-
-
-def _scheduled_label(prefix: str) -> str:
-    """'crawl 2026-11-23 06:00': the scheduled slot in Asia/Ho_Chi_Minh, not the start second."""
-    from zoneinfo import ZoneInfo
-
-    from prefect.runtime import flow_run
-
-    when = flow_run.scheduled_start_time or dt.datetime.now(dt.UTC)
-    local = when.astimezone(ZoneInfo(Settings.from_env().timezone))
-    return f"{prefix} {local:%Y-%m-%d %H:%M}"
 
 
 def _parent_run_name() -> str:
     from prefect.runtime import flow_run
 
-    label = _scheduled_label("crawl")
-    return f"{label} (fan-out)" if flow_run.parameters.get("fan_out") else label
-
-
-def _child_run_name() -> str:
-    from prefect.runtime import flow_run
-
-    sources = flow_run.parameters.get("sources") or []
-    return f"{_scheduled_label('crawl')} {','.join(sources)}"
+    return slot("crawl", sources_detail(), "(fan-out)" if flow_run.parameters.get("fan_out") else "")
 
 
 def _batches(ids: list[str], size: int) -> list[list[str]]:
@@ -67,26 +47,8 @@ def _batches(ids: list[str], size: int) -> list[list[str]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
-@flow(
-    name="crawl-portal",
-    flow_run_name=_child_run_name,
-    task_runner=portal_thread_pool(),
-)
-def crawl_portal(sources: list[str], offline: bool = False, max_pages: int | None = None) -> dict[str, Any]:
-    """Crawl one batch of portals (a fan-out child of crawl-portals)."""
-    from flows.crawl import crawl_portals as crawl_flow
-
-    if not sources:
-        raise ValueError("crawl-portal needs at least one source id")
-    # use_concurrency_limits=None: flows/crawl.py reads BANTIN_CONCURRENCY_LIMITS, which
-    # deploy/prefect.yaml sets, so deployed runs hold "portal-<id>" and local runs don't.
-    return crawl_flow.fn(
-        sources=sources, offline=offline, max_pages=max_pages, use_concurrency_limits=None
-    )
-
-
 def _fan_out(ids: list[str], batch_size: int, offline: bool, max_pages: int | None) -> list[dict[str, Any]]:
-    """Start one crawl-portal run per batch, then wait for all; returns one row per batch."""
+    """Start one crawl-batch run per batch, then wait for all; returns one row per batch."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
@@ -161,13 +123,13 @@ def crawl_portals(
         rows = _fan_out(ids, batch_size, offline or settings.offline, max_pages)
         failed = [row["portals"] for row in rows if not row.pop("_ok")]
         create_table_artifact(
-            table=rows, key="crawl-fan-out", description=f"{len(rows)} crawl-portal runs over {len(ids)} portals"
+            table=rows, key="crawl-fan-out", description=f"{len(rows)} crawl-batch runs over {len(ids)} portals"
         )
         result = {"fan_out": rows}
     else:
-        from flows.crawl import crawl_portals as crawl_flow
+        from flows.crawl import crawl_batch
 
-        result = crawl_flow.fn(
+        result = crawl_batch.fn(
             sources=sources, offline=offline, max_pages=max_pages, use_concurrency_limits=None
         )
     if extract:
@@ -176,7 +138,7 @@ def crawl_portals(
         # A subflow run of its own ("extract-new"), so its logs and artifact sit apart.
         result["extract"] = extract_new()
     if failed:
-        raise RuntimeError(f"crawl-portal runs did not complete for: {'; '.join(failed)}")
+        raise RuntimeError(f"crawl-batch runs did not complete for: {'; '.join(failed)}")
     logger.info("crawl done (%s)", "fan-out" if fan_out else "single process")
     return result
 

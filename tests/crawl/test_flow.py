@@ -25,9 +25,9 @@ SCRIPT = r"""
 import json, sys
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
-from flows.crawl import crawl_portals
+from flows.crawl import crawl_batch
 
-state = crawl_portals(sources=["vinh-hanh", "lam-binh"], offline=True, task_retries=1, task_retry_delay_s=0, return_state=True)
+state = crawl_batch(sources=["vinh-hanh", "lam-binh"], offline=True, task_retries=1, task_retry_delay_s=0, return_state=True)
 result = state.result()
 run_id = state.state_details.flow_run_id  # the server is shared: read back this run only
 with get_client(sync_client=True) as client:

@@ -62,7 +62,7 @@ def test_deployments_schedules_and_triggered_runs(
     crawl = prefect_api.deployment("crawl-portals", "crawl-portals")
     digest = prefect_api.deployment("weekly-digest", "weekly-digest")
     reextract = prefect_api.deployment("reextract", "reextract")
-    prefect_api.deployment("crawl-portal", "crawl-portal")
+    prefect_api.deployment("crawl-batch", "crawl-batch")
     assert crawl["work_pool_name"] == digest["work_pool_name"] == work_pool
     assert crawl["job_variables"]["env"]["BANTIN_DATABASE_URL"] == env["BANTIN_DATABASE_URL"]
     assert crawl["job_variables"]["env"]["BANTIN_CONCURRENCY_LIMITS"] == "1"

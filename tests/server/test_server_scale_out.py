@@ -2,7 +2,7 @@
 
 Runs when BANTIN_TEST_DATABASE_URL is set (CI has PostgreSQL); the session's Prefect
 server is then on PostgreSQL too (tests/prefect_harness/fixtures.py). `crawl-portals` with
-fan_out=true starts one `crawl-portal` run per batch of portals; with two workers of
+fan_out=true starts one `crawl-batch` run per batch of portals; with two workers of
 two slots each and four runs (parent + three batches), both workers must take runs.
 Then: every portal crawled once, no duplicate article rows, and each host's requests
 spaced by its politeness interval although several processes crawled at once.
@@ -89,7 +89,7 @@ def test_fan_out_crawl_on_two_workers_with_postgresql(
         record_timing("crawl-portals fan_out=true, 2 workers, PostgreSQL: triggered -> Completed", time.monotonic() - started)
         assert parent["name"].endswith("(fan-out)")
 
-        child_deployment = api.deployment("crawl-portal", "crawl-portal")
+        child_deployment = api.deployment("crawl-batch", "crawl-batch")
         children = api.flow_runs({"deployments": {"id": {"any_": [child_deployment["id"]]}}})
         sources = enabled_source_ids()
         assert len(children) == -(-len(sources) // BATCH_SIZE)

@@ -19,7 +19,7 @@ PREFECT_FILE = PROJECT_ROOT / "deploy" / "prefect.yaml"
 def test_serve_builds_what_prefect_yaml_says() -> None:
     specs = read_deployments(PREFECT_FILE)
     deployments = {d.name: d for d in build_deployments(specs)}
-    assert set(deployments) == {"crawl-portals", "crawl-portal", "weekly-digest", "reextract"}
+    assert set(deployments) == {"crawl-portals", "crawl-batch", "weekly-digest", "reextract"}
     crawl = deployments["crawl-portals"]
     assert crawl.entrypoint.endswith("flows/fanout.py:crawl_portals")
     assert crawl.concurrency_limit == 1 and crawl.concurrency_options.collision_strategy.value == "CANCEL_NEW"
