@@ -1,11 +1,15 @@
 """A polite asynchronous HTTP fetcher for small government servers.
 
-Politeness first: robots.txt (incl. Crawl-delay and Request-rate) is obeyed, every host
-gets at most `requests_per_second` request starts and `concurrency_per_host` requests in
-flight, retries back off exponentially with jitter and honour Retry-After, listing pages
-are fetched conditionally. Robustness second: timeouts per attempt, a size cap enforced
-while streaming, redirects followed by hand and only to allowed hosts, charset found in
-the header, then <meta>, then by detection, text normalised to NFC.
+Politeness first: robots.txt (incl. Crawl-delay and Request-rate) is obeyed, read once per
+origin (scheme, host, port), every host gets at most `requests_per_second` request starts
+and `concurrency_per_host` requests in flight, retries back off exponentially with jitter
+and honour Retry-After, listing pages are fetched conditionally. Safety: only the portal's
+origins are requested (`bantin.urls.AllowedOrigins`: a link or redirect to another port or
+host is refused before any request), and on the real network a host that resolves to a
+loopback, private, link-local, multicast or reserved address is refused unless the
+portal's policy allows it (`private_network`). Robustness: timeouts per attempt, a size
+cap enforced while streaming, redirects followed by hand, charset found in the header,
+then <meta>, then by detection, text normalised to NFC.
 
 Every request and every refusal is reported through `on_record` (the fetch log).
 The transport is passed in, so offline mode routes real portal URLs to the fixture app.
@@ -20,8 +24,10 @@ import contextlib
 import contextvars
 import datetime as dt
 import email.utils
+import ipaddress
 import random
 import re
+import socket
 import ssl
 import time
 import unicodedata
@@ -33,7 +39,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from bantin.settings import FetchSettings
-from bantin.urls import canonicalize_url, host_of
+from bantin.urls import AllowedOrigins, Origin, canonicalize_url, host_of
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -57,11 +63,17 @@ class RobotsDisallowed(FetchError):
 
 
 class OffsiteRedirect(FetchError):
-    """A redirect pointed to a host outside the portal's allowed hosts."""
+    """A redirect pointed outside the portal's allowed origins (another host, port or scheme)."""
 
 
 class HostNotAllowed(FetchError):
-    """The URL itself is on a host outside the portal's allowed hosts (never requested)."""
+    """The URL itself is outside the portal's allowed origins: another host, or the same
+    host on another port or scheme (never requested)."""
+
+
+class PrivateAddress(HostNotAllowed):
+    """The host resolves to a loopback, private, link-local, multicast or reserved address,
+    and the portal's policy does not allow it (never requested)."""
 
 
 class TooManyRedirects(FetchError):
@@ -153,16 +165,56 @@ class _Response:
     content: bytes
 
 
+@dataclass(frozen=True)
+class _Policy:
+    """A host's overrides of FetchSettings (sources.yaml: politeness, verify_tls, private_network)."""
+
+    requests_per_second: float | None = None
+    concurrency: int | None = None
+    verify_tls: bool | None = None
+    private_network: bool = False
+
+
 @dataclass
 class _HostState:
+    """Politeness is per host: every origin of a host shares its rate and its slots."""
+
     interval: float  # seconds between request starts
     semaphore: asyncio.Semaphore
     verify_tls: bool = True
+    private_network: bool = False
     next_start: float = 0.0
+    address_refusal: str | None = None  # why the host's addresses are refused
+    address_checked: bool = False
+    address_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+@dataclass
+class _RobotsState:
+    """robots.txt is per origin (RFC 9309): http://x:8080/robots.txt says nothing of https://x/."""
+
     robots: urllib.robotparser.RobotFileParser | None = None
     robots_error: str | None = None
     robots_loaded: bool = False
     robots_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+def refused_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Loopback, private, link-local, multicast, reserved or unspecified: not a public web server.
+
+    An IPv4 address written as IPv6 (::ffff:127.0.0.1) is judged as the IPv4 address.
+    """
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return (
+        not address.is_global
+        or address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+    )
 
 
 # --- charset ----------------------------------------------------------------------------------
@@ -310,7 +362,9 @@ class Fetcher:
         self._sleep = sleep
         self._rng = rng
         self._hosts: dict[str, _HostState] = {}
-        self._policies: dict[str, tuple[float | None, int | None, bool | None]] = {}
+        self._robots: dict[Origin, _RobotsState] = {}
+        self._policies: dict[str, _Policy] = {}
+        self._refused_links: set[str] = set()
         self._clients: dict[tuple[str, bool], httpx.AsyncClient] = {}
         self.user_agent = settings.user_agent
 
@@ -334,22 +388,33 @@ class Fetcher:
         requests_per_second: float | None = None,
         concurrency: int | None = None,
         verify_tls: bool | None = None,
+        private_network: bool = False,
     ) -> None:
-        """Per-portal overrides (sources.yaml `politeness`, `verify_tls`); call before fetching."""
-        self._policies[host.lower()] = (requests_per_second, concurrency, verify_tls)
+        """Per-portal overrides (sources.yaml `politeness`, `verify_tls`, `private_network`);
+        call before fetching."""
+        self._policies[host.lower()] = _Policy(requests_per_second, concurrency, verify_tls, private_network)
         self._hosts.pop(host.lower(), None)
 
     def _state(self, host: str) -> _HostState:
         state = self._hosts.get(host)
         if state is None:
-            rps, conc, verify = self._policies.get(host, (None, None, None))
-            rate = rps or self.settings.requests_per_second
+            policy = self._policies.get(host, _Policy())
+            rate = policy.requests_per_second or self.settings.requests_per_second
             state = _HostState(
                 interval=1.0 / rate,
-                semaphore=asyncio.Semaphore(conc or self.settings.concurrency_per_host),
-                verify_tls=self.settings.verify_tls if verify is None else verify,
+                semaphore=asyncio.Semaphore(policy.concurrency or self.settings.concurrency_per_host),
+                verify_tls=self.settings.verify_tls if policy.verify_tls is None else policy.verify_tls,
+                private_network=policy.private_network,
             )
             self._hosts[host] = state
+        return state
+
+    def _robots_state(self, url: str) -> _RobotsState:
+        origin = Origin.of(url)
+        assert origin is not None  # only http(s) URLs get this far
+        state = self._robots.get(origin)
+        if state is None:
+            state = self._robots[origin] = _RobotsState()
         return state
 
     def _client(self, host: str, verify: bool) -> httpx.AsyncClient:
@@ -411,9 +476,8 @@ class Fetcher:
         ceiling = min(s.backoff_cap_s, s.backoff_base_s * (2.0**attempt))
         return ceiling * (0.5 + 0.5 * self._rng())  # "equal jitter": never less than half
 
-    async def _robots_for(self, url: str) -> _HostState:
-        host = host_of(url)
-        state = self._state(host)
+    async def _robots_for(self, url: str) -> _RobotsState:
+        state = self._robots_state(url)
         if state.robots_loaded:
             return state
         async with state.robots_lock:
@@ -423,7 +487,9 @@ class Fetcher:
             robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
             parser = urllib.robotparser.RobotFileParser(robots_url)
             try:
-                resp, _ = await self._follow(robots_url, "robots", {}, frozenset({host}), check_robots=False)
+                # Its own origin only (and the other scheme on a default port: http -> https).
+                origin = AllowedOrigins.of(robots_url)
+                resp, _ = await self._follow(robots_url, "robots", {}, origin, check_robots=False)
             except HttpStatusError as exc:
                 # RFC 9309: 4xx means there are no rules; 5xx (retried) means "assume disallow".
                 if 400 <= exc.status < 500:
@@ -444,16 +510,62 @@ class Fetcher:
                     parser.parse([])
                 state.robots = parser
             if state.robots is not None:
+                # Politeness is per host: any of its origins asking for less slows the host.
+                host = self._state(host_of(url))
                 delay = state.robots.crawl_delay(self.user_agent)
                 rate = state.robots.request_rate(self.user_agent)
-                waits = [state.interval]
+                waits = [host.interval]
                 if delay:
                     waits.append(float(delay))
                 if rate and rate.requests:
                     waits.append(rate.seconds / rate.requests)
-                state.interval = max(waits)
+                host.interval = max(waits)
             state.robots_loaded = True
         return state
+
+    async def _check_address(self, url: str, purpose: str) -> None:
+        """On the real network, refuse a host resolving to a non-public address (before any
+        request, robots.txt included) unless its policy allows it. A custom transport decides
+        itself where requests go (tests, offline fixtures): no check then.
+
+        Checked once per host per Fetcher (one run). The check and the connection resolve
+        the name separately: it stops links, redirects and entries pointing inside, not a
+        DNS server that answers differently from one second to the next.
+        """
+        if self._transport is not None:
+            return
+        host = host_of(url)
+        state = self._state(host)
+        if state.private_network:
+            return
+        if not state.address_checked:
+            async with state.address_lock:
+                if not state.address_checked:
+                    refusal, final = await self._address_refusal(host)
+                    state.address_refusal, state.address_checked = refusal, final
+        if state.address_refusal is not None:
+            self._record(url, purpose, None, 0, None, f"refused: private address ({state.address_refusal})")
+            raise PrivateAddress(url, f"private address: {state.address_refusal}")
+
+    async def _address_refusal(self, host: str) -> tuple[str | None, bool]:
+        """(why the host is refused or None, whether that verdict holds for the run)."""
+        try:
+            literal = ipaddress.ip_address(host)
+        except ValueError:
+            pass
+        else:
+            return (f"{host} is not a public address" if refused_address(literal) else None), True
+        try:
+            async with asyncio.timeout(self.settings.connect_timeout_s):
+                infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        except (OSError, TimeoutError):
+            # Unresolvable now: the request fails the same way (and is retried); check again next time.
+            return None, False
+        for info in infos:
+            address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+            if refused_address(address):
+                return f"{host} resolves to {address}", True
+        return None, True
 
     async def _check_robots(self, url: str, purpose: str) -> None:
         state = await self._robots_for(url)
@@ -533,13 +645,14 @@ class Fetcher:
         url: str,
         purpose: str,
         headers: dict[str, str],
-        allowed_hosts: frozenset[str],
+        allowed: AllowedOrigins,
         *,
         check_robots: bool = True,
     ) -> tuple[_Response, str]:
         seen = {url}
         current = url
         for _ in range(MAX_REDIRECTS + 1):
+            await self._check_address(current, purpose)
             if check_robots:
                 await self._check_robots(current, purpose)
             resp = await self._get(current, purpose, headers)
@@ -551,9 +664,9 @@ class Fetcher:
             if not location:
                 raise HttpStatusError(current, resp.status)
             target = canonicalize_url(urljoin(current, location))
-            if host_of(target) not in allowed_hosts or urlsplit(target).scheme not in ("http", "https"):
+            if not allowed.allows(target):
                 self._record(target, purpose, None, 0, None, f"refused: offsite redirect from {current}")
-                raise OffsiteRedirect(url, f"redirect to {target} leaves the allowed hosts")
+                raise OffsiteRedirect(url, f"redirect to {target} leaves the allowed origins ({allowed})")
             if target in seen:
                 self._record(target, purpose, None, 0, None, "refused: redirect loop")
                 raise TooManyRedirects(url, f"redirect loop at {target}")
@@ -562,24 +675,38 @@ class Fetcher:
         self._record(current, purpose, None, 0, None, "refused: too many redirects")
         raise TooManyRedirects(url, f"more than {MAX_REDIRECTS} redirects")
 
+    def admits(self, url: str, allowed: AllowedOrigins, *, purpose: str) -> bool:
+        """Whether a link may be followed: an http(s) URL on one of the allowed origins.
+
+        A link to another origin (another host, or the same host on another port) is
+        refused here, before any request, and logged once per URL and Fetcher; links of
+        other schemes (mailto:, javascript:) are dropped silently.
+        """
+        if allowed.allows(url):
+            return True
+        if Origin.of(url) is not None and url not in self._refused_links:
+            self._refused_links.add(url)
+            self._record(url, purpose, None, 0, None, f"refused: origin not allowed ({allowed})")
+        return False
+
     async def fetch(
         self,
         url: str,
         *,
         purpose: str,
-        allowed_hosts: frozenset[str] | set[str],
+        allowed: AllowedOrigins,
         etag: str | None = None,
         last_modified: str | None = None,
     ) -> FetchResult:
-        """Fetch one page. 304 comes back as a result with `not_modified`; failures raise FetchError."""
+        """Fetch one page of the `allowed` origins (redirects too). 304 comes back as a
+        result with `not_modified`; failures raise FetchError."""
         url = canonicalize_url(url)
-        allowed = frozenset(allowed_hosts)
         if urlsplit(url).scheme not in ("http", "https"):
             self._record(url, purpose, None, 0, None, "refused: not an http(s) URL")
             raise UnsupportedScheme(url, "not an http(s) URL")
-        if host_of(url) not in allowed:
-            self._record(url, purpose, None, 0, None, "refused: host not allowed")
-            raise HostNotAllowed(url, "host not in the portal's allowed hosts")
+        if not allowed.allows(url):
+            self._record(url, purpose, None, 0, None, f"refused: origin not allowed ({allowed})")
+            raise HostNotAllowed(url, f"not one of the portal's origins ({allowed})")
         headers: dict[str, str] = {}
         if etag:
             headers["If-None-Match"] = etag

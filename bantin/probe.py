@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from bantin.fetch import Fetcher, FetchError, TransportLike
+from bantin.fetch import Fetcher, FetchError, PrivateAddress, TransportLike
 from bantin.parse import ParsedArticle, detect_family, parse_article, parse_listing_page
 from bantin.settings import FetchSettings
-from bantin.urls import canonicalize_url, host_of
+from bantin.urls import AllowedOrigins, canonicalize_url, host_of
 
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+")
 
@@ -50,6 +50,7 @@ class ProbeResult:
     next_url: str | None = None
     articles: list[ProbedArticle] = field(default_factory=list)
     error: str | None = None
+    private_network: bool = False  # the portal was reached on a private address, as allowed
 
     @property
     def ok(self) -> bool:
@@ -62,32 +63,46 @@ class ProbeResult:
         parts = urlsplit(self.url)
         host = host_of(self.url)
         slug = re.sub(r"[^a-z0-9]+", "-", host.removesuffix(".gov.vn").lower()).strip("-")[:60] or "portal"
-        entry = {
+        entry: dict[str, object] = {
             "id": slug,
             "name": f"TODO: the portal's name ({host})",
             "province": "TODO",
             "base_url": f"{parts.scheme}://{parts.netloc}/",
             "listing_urls": [canonicalize_url(self.url)],
         }
+        if self.private_network:
+            entry["private_network"] = True
         return yaml.safe_dump({"sources": [entry]}, allow_unicode=True, sort_keys=False)
 
 
 async def probe(
-    url: str, settings: FetchSettings, *, articles: int = 3, transport: TransportLike = None
+    url: str,
+    settings: FetchSettings,
+    *,
+    articles: int = 3,
+    transport: TransportLike = None,
+    private_network: bool = False,
 ) -> ProbeResult:
+    """`private_network`: the portal may resolve to a private address (sources.yaml's field)."""
     url = canonicalize_url(url)
-    hosts = frozenset({host_of(url)})
+    allowed = AllowedOrigins.of(url)  # the listing's origin (and the other scheme on a default port)
     async with Fetcher(settings, transport=transport) as fetcher:
+        fetcher.set_host_policy(host_of(url), private_network=private_network)
         try:
-            page = await fetcher.fetch(url, purpose="listing", allowed_hosts=hosts)
+            page = await fetcher.fetch(url, purpose="listing", allowed=allowed)
+        except PrivateAddress as exc:
+            hint = "a portal on a private network? --private-network allows it (sources.yaml: private_network: true)"
+            return ProbeResult(url, None, "", error=f"listing {exc.url}: {exc.message}; {hint}")
         except FetchError as exc:
             return ProbeResult(url, None, "", error=f"listing {exc.url}: {exc.message}")
         detection = detect_family(page.text, page.final_url)
         listing = parse_listing_page(page.text, page.final_url, None)
-        result = ProbeResult(url, detection.name, detection.reason, listing.urls, listing.next_url)
+        result = ProbeResult(
+            url, detection.name, detection.reason, listing.urls, listing.next_url, private_network=private_network
+        )
         for link in listing.urls[:articles]:
             try:
-                fetched = await fetcher.fetch(link, purpose="article", allowed_hosts=hosts)
+                fetched = await fetcher.fetch(link, purpose="article", allowed=allowed)
             except FetchError as exc:
                 result.articles.append(ProbedArticle(link, None, exc.message))
                 continue

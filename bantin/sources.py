@@ -15,6 +15,7 @@ is therefore visible in every report instead of stopping the whole crawl.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,9 +28,16 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from bantin import yamlfile
 from bantin.families import AUTO, FAMILIES
 from bantin.places import PlaceCodes, UnknownPlaceError, place_by_code, resolve_one, resolve_place, successor_province
-from bantin.urls import canonicalize_url, host_of
+from bantin.urls import AllowedOrigins, canonicalize_url, host_of
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+
+
+# Bounds of a portal's politeness: below MIN_RATE a crawl of one listing and a few articles
+# would take hours (1e-7 requests/s is one request in four months: the crawl hangs), above
+# MAX_RATE no small government server should be asked.
+MIN_RATE, MAX_RATE = 0.01, 50.0
+MAX_CONCURRENCY = 16
 
 
 class Politeness(BaseModel):
@@ -37,8 +45,27 @@ class Politeness(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    requests_per_second: float | None = Field(None, gt=0, le=100)
-    concurrency: int | None = Field(None, ge=1, le=16)
+    requests_per_second: float | None = Field(
+        None, description=f"request starts per second on each of the portal's hosts, {MIN_RATE} to {MAX_RATE}"
+    )
+    concurrency: int | None = Field(None, description=f"requests in flight per host, 1 to {MAX_CONCURRENCY}")
+
+    @field_validator("requests_per_second")
+    @classmethod
+    def _rate(cls, value: float | None) -> float | None:
+        if value is not None and not (math.isfinite(value) and MIN_RATE <= value <= MAX_RATE):
+            raise ValueError(
+                f"{value:g} requests/s is out of bounds: between {MIN_RATE} (one request every "
+                f"{1 / MIN_RATE:.0f} s) and {MAX_RATE:g}"
+            )
+        return value
+
+    @field_validator("concurrency")
+    @classmethod
+    def _concurrency(cls, value: int | None) -> int | None:
+        if value is not None and not 1 <= value <= MAX_CONCURRENCY:
+            raise ValueError(f"{value} requests in flight is out of bounds: between 1 and {MAX_CONCURRENCY}")
+        return value
 
 
 def _http_url(value: str) -> str:
@@ -48,16 +75,35 @@ def _http_url(value: str) -> str:
     return canonicalize_url(value)
 
 
-def _host_name(value: str) -> str:
-    host = value.strip().lower().rstrip(".")
-    if not host or "/" in host or " " in host or ":" in host:
-        raise ValueError(f"not a host name: {value!r} (give the host only, no scheme or path)")
-    return host
+def _allowed_entry(value: str) -> str:
+    """An `allowed_hosts` entry: "host", "host:port" or an origin "scheme://host[:port]".
+
+    Returned in one spelling; without a scheme the entry takes base_url's (see Source.origins).
+    """
+    text = value.strip().lower()
+    problem = f"not a host or origin: {value!r} (give 'host', 'host:port' or 'https://host:port', no path)"
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "", text
+    elif scheme not in ("http", "https"):
+        raise ValueError(problem)
+    try:
+        parts = urlsplit(f"//{rest}")
+        port = parts.port
+    except ValueError:
+        raise ValueError(problem) from None
+    host = (parts.hostname or "").rstrip(".")
+    if not host or parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc or " " in host:
+        raise ValueError(problem)
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc += f":{port}"
+    return f"{scheme}://{netloc}" if scheme else netloc
 
 
 # Validated per item, so an error names the item: listing_urls[2].
 HttpUrlStr = Annotated[str, AfterValidator(_http_url)]
-HostName = Annotated[str, AfterValidator(_host_name)]
+AllowedEntry = Annotated[str, AfterValidator(_allowed_entry)]
 
 
 class Source(BaseModel):
@@ -77,8 +123,13 @@ class Source(BaseModel):
     family: str = Field(AUTO, min_length=1, description="a family of bantin/families.py, or 'auto' (default)")
     base_url: str
     listing_urls: list[HttpUrlStr] = Field(min_length=1)
-    allowed_hosts: list[HostName] = Field(default_factory=list)
+    allowed_hosts: list[AllowedEntry] = Field(
+        default_factory=list, description="more hosts (CDN, old domain) or origins the crawl may request"
+    )
     verify_tls: bool = True
+    private_network: bool = Field(
+        False, description="may its hosts resolve to loopback/private/link-local addresses (an intranet portal)"
+    )
     politeness: Politeness = Politeness()
     max_listing_pages: int | None = Field(None, ge=1)
     enabled: bool = True
@@ -100,9 +151,19 @@ class Source(BaseModel):
         return host_of(self.base_url)
 
     @property
+    def origins(self) -> AllowedOrigins:
+        """Origins (scheme, host, port) the crawl may request for this portal: base_url's,
+        each listing URL's and each `allowed_hosts` entry's (an entry without a scheme takes
+        base_url's, without a port the scheme's default). On a default port the other scheme
+        is allowed too (`bantin.urls.AllowedOrigins`); links and redirects elsewhere are refused."""
+        scheme = urlsplit(self.base_url).scheme
+        entries = [e if "://" in e else f"{scheme}://{e}" for e in self.allowed_hosts]
+        return AllowedOrigins.of(self.base_url, *self.listing_urls, *entries)
+
+    @property
     def hosts(self) -> frozenset[str]:
-        """Hosts the crawler may follow links and redirects to for this portal."""
-        return frozenset([self.host, *self.allowed_hosts])
+        """Host names of its origins: politeness (rate, concurrency) and TLS policy are per host."""
+        return self.origins.hosts
 
     @property
     def generic(self) -> bool:
@@ -287,8 +348,9 @@ def parse_sources(text: str, path: Path) -> list[Source]:
                     str(exc.error),
                 )
             )
+        declared = {source.host, *(host_of(e if "://" in e else f"//{e}") for e in source.allowed_hosts)}
         for j, url in enumerate(source.listing_urls):
-            if host_of(url) not in source.hosts:
+            if host_of(url) not in declared:
                 issues.append(
                     SourceIssue(
                         yamlfile.node_line(root, ("sources", index, "listing_urls", j)),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 TRACKING_PARAMS = frozenset({"fbclid", "gclid", "dclid", "msclkid", "yclid", "mc_cid", "mc_eid", "_ga", "zarsrc"})
@@ -76,11 +77,80 @@ def host_of(url: str) -> str:
     return _host(hostname) if hostname else ""
 
 
-def is_allowed(url: str, allowed_hosts: frozenset[str] | set[str]) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and host_of(url) in allowed_hosts
+OTHER_SCHEME = {"http": "https", "https": "http"}
 
 
-def origin(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), "", "", ""))
+@dataclass(frozen=True, order=True)
+class Origin:
+    """Scheme, host and port of a URL (RFC 6454): what "the same site" means to the crawler.
+
+    The port is always given (the scheme's default when the URL names none).
+    """
+
+    scheme: str
+    host: str
+    port: int
+
+    @classmethod
+    def of(cls, url: str) -> Origin | None:
+        """The origin of an http(s) URL; None for another scheme, no host or a bad port."""
+        try:
+            parts = urlsplit(url.strip())
+            port = parts.port
+        except ValueError:  # "[::1" or a port out of range
+            return None
+        scheme = parts.scheme.lower()
+        if scheme not in DEFAULT_PORTS or not parts.hostname:
+            return None
+        return cls(scheme, _host(parts.hostname), DEFAULT_PORTS[scheme] if port is None else port)
+
+    @property
+    def default_port(self) -> bool:
+        return self.port == DEFAULT_PORTS[self.scheme]
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}" if self.default_port else f"{self.scheme}://{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class AllowedOrigins:
+    """The origins a portal's crawl may request: links and redirects anywhere else are refused.
+
+    Rule for the other scheme: an origin on its scheme's default port also allows the
+    other scheme on *that* scheme's default port (portals link `http://` pages inside an
+    `https://` site and redirect them), so `https://x.gov.vn` allows `http://x.gov.vn`
+    (port 80) and the reverse. A non-default port is allowed only when named itself:
+    `http://x.gov.vn:8080` allows neither `https://x.gov.vn:8080` nor `http://x.gov.vn`.
+    """
+
+    origins: frozenset[Origin]
+
+    @classmethod
+    def of(cls, *urls: str) -> AllowedOrigins:
+        """The origins of some http(s) URLs (a page, a base URL, "https://host:port")."""
+        found = set()
+        for url in urls:
+            origin = Origin.of(url)
+            if origin is None:
+                raise ValueError(f"not an http(s) URL: {url!r}")
+            found.add(origin)
+        return cls(frozenset(found))
+
+    def allows(self, url: str) -> bool:
+        origin = Origin.of(url)
+        if origin is None:
+            return False
+        if origin in self.origins:
+            return True
+        if not origin.default_port:
+            return False
+        other = OTHER_SCHEME[origin.scheme]
+        return Origin(other, origin.host, DEFAULT_PORTS[other]) in self.origins
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        return frozenset(o.host for o in self.origins)
+
+    def __str__(self) -> str:
+        return ", ".join(str(o) for o in sorted(self.origins))

@@ -5,6 +5,10 @@ per second), prints the article links and next page found, then per article the 
 date, first and last sentence and any warning, and a ready YAML entry (no `family`: it is
 recognised from the pages). Adding a real portal is then: probe, paste, crawl.
 
+A portal whose host resolves to a loopback, private or link-local address is refused, as the
+crawl refuses it, unless `--private-network` is given (the entry printed then carries
+`private_network: true`).
+
 Exit codes: 0 links and article text found; 1 the portal is not understood (no link, or
 only empty bodies) or unreachable; 2 bad usage.
 """
@@ -22,6 +26,13 @@ app = typer.Typer(help="The portals registry: try a portal before adding it.", n
 def probe_command(
     url: Annotated[str, typer.Argument(help="A listing page of the portal (its news category).")],
     articles: Annotated[int, typer.Option("--articles", "-n", min=1, max=10, help="Article pages to fetch.")] = 3,
+    private_network: Annotated[
+        bool,
+        typer.Option(
+            "--private-network",
+            help="Allow a portal on a loopback/private address (an intranet server); refused otherwise.",
+        ),
+    ] = False,
 ) -> None:
     """Fetch a listing page and its first articles; print what bantin finds and a YAML entry."""
     import asyncio
@@ -36,7 +47,7 @@ def probe_command(
     if urlsplit(url).scheme not in ("http", "https"):
         console.print(f"[red]error:[/] not an http(s) URL: {url}")
         raise typer.Exit(2)
-    result = asyncio.run(probe(url, Settings.from_env().fetch, articles=articles))
+    result = asyncio.run(probe(url, Settings.from_env().fetch, articles=articles, private_network=private_network))
     if result.error:
         console.print(f"[red]error:[/] {result.error}")
         raise typer.Exit(1)

@@ -37,7 +37,7 @@ __all__ = [
 
 
 def configure_fetcher(fetcher: Fetcher, sources: Sequence[Source]) -> None:
-    """Each source's politeness and TLS policy on each of its hosts."""
+    """Each source's politeness, TLS and private-network policy on each of its hosts."""
     for source in sources:
         for host in source.hosts:
             fetcher.set_host_policy(
@@ -45,6 +45,7 @@ def configure_fetcher(fetcher: Fetcher, sources: Sequence[Source]) -> None:
                 requests_per_second=source.politeness.requests_per_second,
                 concurrency=source.politeness.concurrency,
                 verify_tls=source.verify_tls,
+                private_network=source.private_network,
             )
 
 

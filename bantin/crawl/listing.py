@@ -16,7 +16,6 @@ from bantin.fetch import Fetcher, FetchError
 from bantin.parse import parse_listing_page
 from bantin.parse.listing import guess_next_page
 from bantin.sources import Source
-from bantin.urls import is_allowed
 
 
 @dataclass
@@ -65,7 +64,7 @@ class ListingWalk:
                 result = await self.fetcher.fetch(
                     page_url,
                     purpose="listing",
-                    allowed_hosts=self.source.hosts,
+                    allowed=self.source.origins,
                     etag=known.etag if known else None,
                     last_modified=known.last_modified if known else None,
                 )
@@ -106,7 +105,7 @@ class ListingWalk:
 
     async def _fresh(self, urls: list[str]) -> list[str]:
         """The links not seen in this walk and not stored (under either reading)."""
-        links = [u for u in urls if is_allowed(u, self.source.hosts) and u not in self._seen]
+        links = [u for u in urls if u not in self._seen and self.fetcher.admits(u, self.source.origins, purpose="article")]
         self._seen.update(links)
         alts = self.alternatives
         known = await self.store.known_urls(links + [alts[u] for u in links if u in alts])

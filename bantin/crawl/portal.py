@@ -48,11 +48,11 @@ class ArticleFetcher:
         if alt is not None and self.prefer_root:
             url, alt = alt, url
         try:
-            return url, await self.fetcher.fetch(url, purpose="article", allowed_hosts=self.source.hosts)
+            return url, await self.fetcher.fetch(url, purpose="article", allowed=self.source.origins)
         except HttpStatusError as exc:
             if alt is None or exc.status not in (404, 410):
                 raise
-            result = await self.fetcher.fetch(alt, purpose="article", allowed_hosts=self.source.hosts)
+            result = await self.fetcher.fetch(alt, purpose="article", allowed=self.source.origins)
             self.prefer_root = self.prefer_root or alt == self.alternatives.get(url)
             return alt, result
 

@@ -97,7 +97,7 @@ def test_a_bug_while_fetching_an_article_is_raised_not_recorded_as_a_fetch_failu
 def test_a_link_that_is_not_http_is_refused_before_any_request() -> None:
     async def fetch() -> None:
         async with Fetcher(FAST_FETCH, transport=offline_transport()) as fetcher:
-            await fetcher.fetch("ftp://vinhlinh.quangtri.gov.vn/x", purpose="article", allowed_hosts={"vinhlinh.quangtri.gov.vn"})
+            await fetcher.fetch("ftp://vinhlinh.quangtri.gov.vn/x", purpose="article", allowed=vinh_linh().origins)
 
     with pytest.raises(UnsupportedScheme, match="not an http"):
         asyncio.run(fetch())

@@ -31,7 +31,7 @@ from bantin.fetch import (
     parse_retry_after,
 )
 from bantin.settings import FetchSettings
-from bantin.urls import host_of
+from bantin.urls import AllowedOrigins
 from tests.crawl.conftest import FakeClock, serve
 
 TONES = "\u0300\u0301\u0303\u0309\u0323"
@@ -144,9 +144,13 @@ def _paths(site: Site) -> list[str]:
     return [p for p, _, _ in site.hits]
 
 
-def _fetcher(settings: FetchSettings, clock: FakeClock, **kwargs: Any) -> Fetcher:
-    """A Fetcher on the fake clock; jitter at its maximum (backoff = base * 2**attempt)."""
-    return Fetcher(settings, clock=clock, sleep=clock.sleep, rng=lambda: 1.0, **kwargs)
+def _fetcher(settings: FetchSettings, clock: FakeClock, rng: float = 1.0, **kwargs: Any) -> Fetcher:
+    """A Fetcher on the fake clock, on the real network to the loopback site (its address
+    allowed, as a source's `private_network: true` does); jitter at its maximum by default
+    (backoff = base * 2**attempt)."""
+    fetcher = Fetcher(settings, clock=clock, sleep=clock.sleep, rng=lambda: rng, **kwargs)
+    fetcher.set_host_policy("127.0.0.1", private_network=True)
+    return fetcher
 
 
 def _starts(site: Site, path: str) -> list[float]:
@@ -160,11 +164,11 @@ async def test_robots_disallow_is_obeyed_and_logged(
     s, base = site
     records: list[FetchRecord] = []
     async with _fetcher(fast_fetch, fake_clock, on_record=records.append) as fetcher:
-        allowed = {host_of(base)}
-        result = await fetcher.fetch(f"{base}/page", purpose="article", allowed_hosts=allowed)
+        allowed = AllowedOrigins.of(base)
+        result = await fetcher.fetch(f"{base}/page", purpose="article", allowed=allowed)
         assert "Huyện ủy Vĩnh Linh" in result.text
         with pytest.raises(RobotsDisallowed):
-            await fetcher.fetch(f"{base}/private", purpose="article", allowed_hosts=allowed)
+            await fetcher.fetch(f"{base}/private", purpose="article", allowed=allowed)
     assert "/private" not in _paths(s)  # never requested
     assert _paths(s).count("/robots.txt") == 1  # fetched once per host
     refusal = [r for r in records if r.url.endswith("/private")]
@@ -180,12 +184,12 @@ async def test_429_retry_after_is_waited_out(
 ) -> None:
     s, base = site
     async with _fetcher(fast_fetch, fake_clock) as fetcher:
-        result = await fetcher.fetch(f"{base}/limited", purpose="article", allowed_hosts={host_of(base)})
+        result = await fetcher.fetch(f"{base}/limited", purpose="article", allowed=AllowedOrigins.of(base))
         assert result.status == 200
         first, second = _starts(s, "/limited")
         assert second - first == pytest.approx(1.0)  # Retry-After: 1, not the 0.05 s backoff
         # The whole host waits it out, not only the URL: the next page starts after it too.
-        await fetcher.fetch(f"{base}/page", purpose="article", allowed_hosts={host_of(base)})
+        await fetcher.fetch(f"{base}/page", purpose="article", allowed=AllowedOrigins.of(base))
     assert _starts(s, "/page")[0] >= second + 1.0 / fast_fetch.requests_per_second - 1e-9
 
 
@@ -196,7 +200,7 @@ async def test_retry_after_beyond_the_cap_gives_up_at_once(
     settings = fast_fetch.model_copy(update={"backoff_cap_s": 0.5})  # Retry-After: 1 exceeds it
     async with _fetcher(settings, fake_clock) as fetcher:
         with pytest.raises(RetriesExhausted, match="Retry-After 1s exceeds the cap"):
-            await fetcher.fetch(f"{base}/limited", purpose="article", allowed_hosts={host_of(base)})
+            await fetcher.fetch(f"{base}/limited", purpose="article", allowed=AllowedOrigins.of(base))
     assert len(_starts(s, "/limited")) == 1
     assert max(fake_clock.sleeps, default=0.0) < 0.5  # it did not sleep the hour a server might ask for
 
@@ -207,7 +211,7 @@ async def test_503_is_retried_with_backoff_then_gives_up(
     s, base = site
     base_s = fast_fetch.backoff_base_s
     async with _fetcher(fast_fetch, fake_clock) as fetcher:
-        result = await fetcher.fetch(f"{base}/flaky", purpose="article", allowed_hosts={host_of(base)})
+        result = await fetcher.fetch(f"{base}/flaky", purpose="article", allowed=AllowedOrigins.of(base))
         assert result.status == 200
         starts = _starts(s, "/flaky")
         assert len(starts) == 3
@@ -216,7 +220,7 @@ async def test_503_is_retried_with_backoff_then_gives_up(
         s.fail_503 = 10
         s.hits.clear()
         with pytest.raises(RetriesExhausted, match="HTTP 503 after 3 attempts"):
-            await fetcher.fetch(f"{base}/flaky", purpose="article", allowed_hosts={host_of(base)})
+            await fetcher.fetch(f"{base}/flaky", purpose="article", allowed=AllowedOrigins.of(base))
         starts = _starts(s, "/flaky")
         assert len(starts) == 3  # 1 + max_retries, never more
         assert [b - a for a, b in zip(starts, starts[1:], strict=False)] == pytest.approx([base_s, 2 * base_s])
@@ -226,10 +230,10 @@ async def test_backoff_is_capped_and_never_below_half(site: tuple[Site, str], fa
     s, base = site
     s.fail_503 = 10
     settings = FetchSettings(requests_per_second=50.0, max_retries=4, backoff_base_s=1.0, backoff_cap_s=2.5)
-    lowest_jitter = Fetcher(settings, clock=fake_clock, sleep=fake_clock.sleep, rng=lambda: 0.0)
+    lowest_jitter = _fetcher(settings, fake_clock, rng=0.0)
     async with lowest_jitter as fetcher:
         with pytest.raises(RetriesExhausted, match="HTTP 503 after 5 attempts"):
-            await fetcher.fetch(f"{base}/flaky", purpose="article", allowed_hosts={host_of(base)})
+            await fetcher.fetch(f"{base}/flaky", purpose="article", allowed=AllowedOrigins.of(base))
     starts = _starts(s, "/flaky")
     # Half of min(cap, base * 2**attempt): 1, 2, then capped at 2.5.
     assert [b - a for a, b in zip(starts, starts[1:], strict=False)] == pytest.approx([0.5, 1.0, 1.25, 1.25])
@@ -240,7 +244,7 @@ async def test_per_host_rate_limit(site: tuple[Site, str], fast_fetch: FetchSett
     settings = fast_fetch.model_copy(update={"requests_per_second": 10.0})
     async with _fetcher(settings, fake_clock) as fetcher:
         await asyncio.gather(
-            *(fetcher.fetch(f"{base}/page{i}", purpose="article", allowed_hosts={host_of(base)}) for i in range(6))
+            *(fetcher.fetch(f"{base}/page{i}", purpose="article", allowed=AllowedOrigins.of(base)) for i in range(6))
         )
     assert len([p for p, _, _ in s.hits if p.startswith("/page")]) == 6
     # robots.txt at 0, then the 6 pages at 10/s: start slots 0.1 s apart, the last at 0.6 s.
@@ -255,7 +259,7 @@ async def test_crawl_delay_slows_the_host_down(
     s.robots = "User-agent: *\nCrawl-delay: 1\nDisallow: /private\n"
     async with _fetcher(fast_fetch, fake_clock) as fetcher:
         for i in range(3):
-            await fetcher.fetch(f"{base}/page{i}", purpose="article", allowed_hosts={host_of(base)})
+            await fetcher.fetch(f"{base}/page{i}", purpose="article", allowed=AllowedOrigins.of(base))
     starts = [t for p, t, _ in s.hits if p.startswith("/page")]
     assert len(starts) == 3
     # Pages 1 s apart: Crawl-delay beats the configured 50/s.
@@ -267,10 +271,10 @@ async def test_conditional_get_returns_not_modified(
 ) -> None:
     s, base = site
     async with _fetcher(fast_fetch, fake_clock) as fetcher:
-        first = await fetcher.fetch(f"{base}/listing", purpose="listing", allowed_hosts={host_of(base)})
+        first = await fetcher.fetch(f"{base}/listing", purpose="listing", allowed=AllowedOrigins.of(base))
         assert first.status == 200 and first.etag == '"v1"'
         second = await fetcher.fetch(
-            f"{base}/listing", purpose="listing", allowed_hosts={host_of(base)}, etag=first.etag
+            f"{base}/listing", purpose="listing", allowed=AllowedOrigins.of(base), etag=first.etag
         )
     assert second.not_modified and second.text == ""
 
@@ -280,7 +284,7 @@ async def test_size_cap_stops_the_download(site: tuple[Site, str], fast_fetch: F
     records: list[FetchRecord] = []
     async with _fetcher(fast_fetch, fake_clock, on_record=records.append) as fetcher:
         with pytest.raises(TooLarge):
-            await fetcher.fetch(f"{base}/big", purpose="article", allowed_hosts={host_of(base)})
+            await fetcher.fetch(f"{base}/big", purpose="article", allowed=AllowedOrigins.of(base))
     assert _paths(s).count("/big") == 1  # not retried
     assert any(r.url.endswith("/big") and "exceeds" in (r.error or "") for r in records)
 
@@ -291,27 +295,27 @@ async def test_timeout_is_retried_then_reported(site: tuple[Site, str], fast_fet
     records: list[FetchRecord] = []
     async with _fetcher(settings, fake_clock, on_record=records.append) as fetcher:
         with pytest.raises(RetriesExhausted, match="timeout"):
-            await fetcher.fetch(f"{base}/slow", purpose="article", allowed_hosts={host_of(base)})
+            await fetcher.fetch(f"{base}/slow", purpose="article", allowed=AllowedOrigins.of(base))
     assert _paths(s).count("/slow") == 2
     assert [r.error is not None for r in records if r.url.endswith("/slow")] == [True, True]
 
 
-async def test_redirects_only_within_allowed_hosts(site: tuple[Site, str], fast_fetch: FetchSettings, fake_clock: FakeClock) -> None:
+async def test_redirects_only_within_allowed_origins(site: tuple[Site, str], fast_fetch: FetchSettings, fake_clock: FakeClock) -> None:
     s, base = site
-    allowed = {host_of(base)}
+    allowed = AllowedOrigins.of(base)
     async with _fetcher(fast_fetch, fake_clock) as fetcher:
-        result = await fetcher.fetch(f"{base}/redirect?to=/page", purpose="article", allowed_hosts=allowed)
+        result = await fetcher.fetch(f"{base}/redirect?to=/page", purpose="article", allowed=allowed)
         assert result.final_url == f"{base}/page" and "Vĩnh Linh" in result.text
         with pytest.raises(OffsiteRedirect):
-            await fetcher.fetch(f"{base}/redirect?to=https://example.org/x", purpose="article", allowed_hosts=allowed)
+            await fetcher.fetch(f"{base}/redirect?to=https://example.org/x", purpose="article", allowed=allowed)
         with pytest.raises(TooManyRedirects):
-            await fetcher.fetch(f"{base}/loop", purpose="article", allowed_hosts=allowed)
+            await fetcher.fetch(f"{base}/loop", purpose="article", allowed=allowed)
 
 
 async def test_wrong_charset_header_is_detected(site: tuple[Site, str], fast_fetch: FetchSettings, fake_clock: FakeClock) -> None:
     s, base = site
     async with _fetcher(fast_fetch, fake_clock) as fetcher:
-        result = await fetcher.fetch(f"{base}/cp1258", purpose="article", allowed_hosts={host_of(base)})
+        result = await fetcher.fetch(f"{base}/cp1258", purpose="article", allowed=AllowedOrigins.of(base))
     assert "Huyện ủy Vĩnh Linh làm việc với Đảng ủy xã" in result.text  # NFC, not mojibake
     assert result.encoding == "cp1258"
 

@@ -68,6 +68,7 @@ def test_a_real_portal_is_crawled_from_one_entry_without_family(
     province: "Đắk Nông"
     base_url: "{base}/"
     listing_urls: ["{base}/tin-tuc-su-kien/"]
+    private_network: true  # the loopback server stands for the portal
 """
     sources = parse_sources(yaml_text, tmp_path / "sources.yaml")
     # Real pages are bigger than the fixtures (listing pages of 300 KB of chrome).
@@ -107,14 +108,16 @@ def test_probe_prints_links_articles_and_a_ready_entry(site: tuple[StaticSite, s
     from bantin.cli import app as cli
 
     _, base = site
-    result = CliRunner().invoke(cli, ["sources", "probe", f"{base}/tin-tuc-su-kien/", "-n", "2"])
+    result = CliRunner().invoke(cli, ["sources", "probe", f"{base}/tin-tuc-su-kien/", "-n", "2", "--private-network"])
     assert result.exit_code == 0, result.output
     out = result.output
     assert "family: easywebhub-sharepoint" in out
     assert "5 article links" in out and f"{base}/cong-tac-giam-ngheo-vuot-muc-tieu-hdnd-tinh-de-ra" in out
     assert "title: Công tác giảm nghèo vượt mục tiêu HĐND tỉnh đề ra" in out
     assert "date:  2019-08-03T09:28:00+07:00" in out
-    assert "listing_urls:" in out and "family:" not in out.split("deploy/sources.yaml entry")[1]
+    entry = out.split("deploy/sources.yaml entry")[1]
+    assert "listing_urls:" in entry and "family:" not in entry
+    assert "private_network: true" in entry  # as probed: the entry crawls what the probe read
 
 
 def test_probe_of_a_page_without_articles_fails(site: tuple[StaticSite, str]) -> None:
@@ -123,7 +126,7 @@ def test_probe_of_a_page_without_articles_fails(site: tuple[StaticSite, str]) ->
     from bantin.cli import app as cli
 
     _, base = site
-    result = CliRunner().invoke(cli, ["sources", "probe", f"{base}/no-such-listing/"])
+    result = CliRunner().invoke(cli, ["sources", "probe", f"{base}/no-such-listing/", "--private-network"])
     assert result.exit_code == 1
 
 
@@ -143,6 +146,7 @@ def test_a_portal_without_article_links_is_a_failed_portal(
     province: "Đắk Nông"
     base_url: "{base}/"
     listing_urls: ["{base}/le-dang-huong-thap-nen-tri-an-cac-anh-hung-liet-si/"]
+    private_network: true  # the loopback server stands for the portal
 """
     sources = parse_sources(yaml_text, tmp_path / "sources.yaml")
     settings = sqlite_settings.model_copy(update={"fetch": FAST_FETCH.model_copy(update={"max_bytes": 2_000_000})})
@@ -174,6 +178,7 @@ def test_bare_relative_links_and_a_site_wide_stamp(sqlite_settings: Settings, tm
     province: "Đắk Nông"
     base_url: "{base}/"
     listing_urls: ["{base}/tin-tuc/"]
+    private_network: true  # the loopback server stands for the portal
 """
         sources = parse_sources(yaml_text, tmp_path / "sources.yaml")
         settings = sqlite_settings.model_copy(update={"fetch": FAST_FETCH.model_copy(update={"max_bytes": 2_000_000})})
