@@ -108,25 +108,6 @@ class MeetingRecordDict(TypedDict, total=False):
     directives: list[ItemDict | str]
 
 
-class StoredRecordDict(TypedDict):
-    """A record as `meeting_record` reads it back: every key present, items as dicts."""
-
-    is_meeting: bool
-    meeting_date: str | None
-    district: str | None
-    province: str | None
-    kind: str | None
-    host_body: str | None
-    chair: PersonDict | None
-    officials: list[PersonDict]
-    communes: list[str]
-    commune_codes: list[Any]
-    period: str | None
-    achievements: list[ItemDict]
-    shortfalls: list[ItemDict]
-    directives: list[ItemDict]
-
-
 # --- versions --------------------------------------------------------------------------
 
 

@@ -6,14 +6,33 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, TypedDict
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from storage.articles import NewArticle, insert_articles_reporting
-from storage.meetings import ITEM_KINDS, ItemDict, PersonDict, StoredPlace, StoredRecordDict
+from storage.meetings import ITEM_KINDS, ItemDict, PersonDict, StoredPlace
 from storage.models import FetchLog, Meeting, MeetingItem
 
+
+class StoredRecordDict(TypedDict):
+    """A record as `meeting_record` reads it back: every key present, items as dicts."""
+
+    is_meeting: bool
+    meeting_date: str | None
+    district: str | None
+    province: str | None
+    kind: str | None
+    host_body: str | None
+    chair: PersonDict | None
+    officials: list[PersonDict]
+    communes: list[str]
+    commune_codes: list[Any]
+    period: str | None
+    achievements: list[ItemDict]
+    shortfalls: list[ItemDict]
+    directives: list[ItemDict]
 
 def insert_articles(session: Session, articles: Sequence[NewArticle]) -> list[int]:
     """Insert new articles (idempotent on URL); the id of each input, in order."""

@@ -21,6 +21,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from pydantic import SecretStr
 from sqlalchemy.orm import Session
@@ -401,6 +402,21 @@ def check_parameters(
             raise DigestUsageError(f"--district {name!r}: {exc}") from None
 
 
+class DigestOptions(TypedDict, total=False):
+    """What a digest run is asked for (the CLI's options, the flow's parameters)."""
+
+    week: str | None  # "2024-W27"; default the last complete week
+    start: dt.date | str | None  # or a range of local dates
+    end: dt.date | str | None
+    districts: Sequence[str]  # places only (not with send/dry_run)
+    send: bool
+    dry_run: bool
+    out_dir: Path | None  # instead of the archive
+    subscribers: Sequence[Subscriber] | None  # instead of settings.subscribers_file
+    password: SecretStr | None  # the SMTP password from a Prefect Secret block
+    resend: Sequence[str]  # addresses, or "all-uncertain"
+
+
 @dataclass(frozen=True)
 class CheckedInputs:
     """What a digest run reads, validated before it writes anything."""
@@ -409,24 +425,15 @@ class CheckedInputs:
     subscribers: list[Subscriber]
 
 
-def check_inputs(
-    settings: Settings,
-    *,
-    week: str | None = None,
-    start: dt.date | str | None = None,
-    end: dt.date | str | None = None,
-    districts: Sequence[str] = (),
-    send: bool = False,
-    dry_run: bool = False,
-    out_dir: Path | None = None,
-    subscribers: Sequence[Subscriber] | None = None,
-    password: SecretStr | None = None,
-    resend: Sequence[str] = (),
-) -> CheckedInputs:
+def check_inputs(settings: Settings, **options: Unpack[DigestOptions]) -> CheckedInputs:
     """Parameters, subscribers file, mail settings and every folder the run writes in,
     checked before anything is written (database, archive, outbox). Raises
     DigestUsageError, WeekError, SubscribersError or SettingsError, each naming the
     option, file (with line and field) or variable."""
+    week, start, end = options.get("week"), options.get("start"), options.get("end")
+    districts, send, dry_run = options.get("districts", ()), options.get("send", False), options.get("dry_run", False)
+    out_dir, password, resend = options.get("out_dir"), options.get("password"), options.get("resend", ())
+    subscribers = options.get("subscribers")
     check_parameters(districts, send, dry_run, resend, explicit_range=bool(week or start or end))
     digest_range = resolve_range(week, start, end, timezone=settings.timezone)
     people: list[Subscriber] = []
@@ -490,39 +497,16 @@ def resend_targets(
     return targets
 
 
-def run_digest(
-    settings: Settings,
-    *,
-    week: str | None = None,
-    start: dt.date | str | None = None,
-    end: dt.date | str | None = None,
-    districts: Sequence[str] = (),
-    send: bool = False,
-    dry_run: bool = False,
-    out_dir: Path | None = None,
-    subscribers: Sequence[Subscriber] | None = None,
-    password: SecretStr | None = None,
-    resend: Sequence[str] = (),
-) -> DigestRun:
+def run_digest(settings: Settings, **options: Unpack[DigestOptions]) -> DigestRun:
     """Select, render and archive the digest; with `send` or `dry_run`, deliver it to the
     subscribers (from `settings.subscribers_file` unless given); `resend` (addresses, or
     `all-uncertain`) also sends those whose delivery of the range is uncertain.
 
     Everything read is checked first (check_inputs): a bad input writes nothing. The run
     ends with every week's unsettled deliveries (`DigestRun.unsettled`)."""
-    checked = check_inputs(
-        settings,
-        week=week,
-        start=start,
-        end=end,
-        districts=districts,
-        send=send,
-        dry_run=dry_run,
-        out_dir=out_dir,
-        subscribers=subscribers,
-        password=password,
-        resend=resend,
-    )
+    districts, send, dry_run = options.get("districts", ()), options.get("send", False), options.get("dry_run", False)
+    out_dir, password, resend = options.get("out_dir"), options.get("password"), options.get("resend", ())
+    checked = check_inputs(settings, **options)
     targets = resend_targets(settings, checked.digest_range, checked.subscribers, resend)
     rows = load_range(settings, checked.digest_range)
     digest = digest_for(rows, settings, districts)
