@@ -14,7 +14,7 @@ from bantin.cli import app
 # Command path -> options (or arguments, upper case) the README's command table uses.
 COMMANDS: dict[str, tuple[str, ...]] = {
     "crawl": ("--offline", "--source", "-s"),
-    "sources probe": ("URL",),
+    "sources probe": ("URL", "--private-network"),
     "extract": ("PATHS", "--district", "--province", "--published"),
     "digest": ("--week", "--start", "--end", "--district", "--send", "--dry-run", "--out"),
     "demo": ("--data-dir",),
