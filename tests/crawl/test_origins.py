@@ -411,6 +411,30 @@ async def test_a_private_address_is_refused_before_any_request_unless_allowed() 
         assert site.requests == ["/robots.txt", "/page", "/go"]
 
 
+@pytest.mark.parametrize(
+    "form",
+    [
+        "[::1]",  # IPv6 literals
+        "[fd00::1]",
+        "[::ffff:7f00:1]",  # 127.0.0.1 as an IPv4-mapped IPv6 literal
+        "2130706433",  # 127.0.0.1 spelt as one number, in hex, shortened: resolved by the system
+        "0x7f000001",
+        "127.1",
+    ],
+)
+async def test_other_spellings_of_a_private_address_are_refused(form: str) -> None:
+    site = Site(pages={"/page": article_page("Bài một")})
+    with serve(site) as base:
+        url = f"http://{form}:{base.rsplit(':', 1)[1]}/page"
+        records: list[FetchRecord] = []
+        async with Fetcher(FAST_FETCH, on_record=records.append) as fetcher:
+            with pytest.raises(PrivateAddress):
+                await fetcher.fetch(url, purpose="article", allowed=AllowedOrigins.of(url))
+    assert site.requests == []
+    ((status, error),) = [(r.status, r.error) for r in records]
+    assert status is None and (error or "").startswith("refused: private address (")
+
+
 def test_a_portal_on_a_private_address_is_crawled_only_with_private_network(sqlite_settings: Settings, tmp_path: Path) -> None:
     site = Site(
         pages={
