@@ -8,13 +8,25 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.articles import dialect_insert
-from storage.models import Article, CrawlRun, FetchLog, HttpCacheEntry, ListingState, utcnow
+from storage.models import (
+    Article,
+    CrawlRun,
+    FetchLog,
+    HttpCacheEntry,
+    ListingState,
+    PortalLease,
+    RunStatus,
+    UrlLedgerEntry,
+    UrlState,
+    utcnow,
+)
 
 
 class FetchRecordLike(Protocol):
@@ -42,15 +54,52 @@ class FetchRecordLike(Protocol):
 # --- crawl runs -------------------------------------------------------------------------------
 
 
-def start_run(session: Session, *, flow_run_id: str | None = None, worker: str | None = None) -> int:
-    run = CrawlRun(flow_run_id=flow_run_id, worker=worker, stats={})
+def start_run(
+    session: Session, *, flow_run_id: str | None = None, worker: str | None = None, pid: int | None = None
+) -> int:
+    run = CrawlRun(
+        flow_run_id=flow_run_id, worker=worker, pid=pid, stats={}, status=RunStatus.RUNNING, heartbeat_at=utcnow()
+    )
     session.add(run)
     session.flush()
     return run.id
 
 
+def heartbeat(session: Session, run_id: int) -> None:
+    session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(heartbeat_at=utcnow()))
+
+
 def finish_run(session: Session, run_id: int, stats: dict[str, Any]) -> None:
-    session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(finished_at=utcnow(), stats=stats))
+    session.execute(
+        update(CrawlRun)
+        .where(CrawlRun.id == run_id)
+        .values(finished_at=utcnow(), stats=stats, status=RunStatus.FINISHED, heartbeat_at=utcnow())
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RunningRun:
+    id: int
+    worker: str | None
+    pid: int | None
+    heartbeat_at: dt.datetime | None
+
+
+def running_runs(session: Session) -> list[RunningRun]:
+    stmt = select(CrawlRun.id, CrawlRun.worker, CrawlRun.pid, CrawlRun.heartbeat_at).where(
+        CrawlRun.status == RunStatus.RUNNING
+    )
+    return [RunningRun(*row) for row in session.execute(stmt.order_by(CrawlRun.id))]
+
+
+def abort_runs(session: Session, run_ids: Sequence[int], reason: str) -> None:
+    """Close runs whose process is gone: status aborted, the reason in their stats."""
+    if run_ids:
+        session.execute(
+            update(CrawlRun)
+            .where(CrawlRun.id.in_(list(run_ids)), CrawlRun.status == RunStatus.RUNNING)
+            .values(status=RunStatus.ABORTED, finished_at=utcnow(), stats={"aborted": reason})
+        )
 
 
 def incomplete_listings(session: Session, portal_id: str) -> list[str]:
@@ -160,3 +209,103 @@ def article_text(session: Session, article_id: int) -> str:
 def link_duplicate(session: Session, article_id: int, original_id: int) -> None:
     """Point a just-inserted article (nothing points at it yet) at its original (a root)."""
     session.execute(update(Article).where(Article.id == article_id).values(duplicate_of=original_id))
+
+
+# --- URL ledger: article URLs that failed -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    url: str
+    state: UrlState
+    attempts: int
+    last_error: str | None
+    next_try_at: dt.datetime | None
+
+
+def ledger_entries(session: Session, portal_id: str) -> list[LedgerEntry]:
+    """The portal's failed URLs (retrying or given up)."""
+    stmt = (
+        select(UrlLedgerEntry.url, UrlLedgerEntry.state, UrlLedgerEntry.attempts, UrlLedgerEntry.last_error, UrlLedgerEntry.next_try_at)
+        .where(UrlLedgerEntry.portal_id == portal_id)
+        .order_by(UrlLedgerEntry.url)
+    )
+    return [LedgerEntry(*row) for row in session.execute(stmt)]
+
+
+def attempts_of(session: Session, urls: Sequence[str]) -> dict[str, int]:
+    """How often each of these URLs failed before (absent: never)."""
+    if not urls:
+        return {}
+    stmt = select(UrlLedgerEntry.url, UrlLedgerEntry.attempts).where(UrlLedgerEntry.url.in_(list(urls)))
+    return {url: int(n) for url, n in session.execute(stmt)}
+
+
+def save_failures(session: Session, portal_id: str, entries: Sequence[LedgerEntry]) -> None:
+    """Record failed URLs (state, attempts, error, next try), replacing what was there."""
+    if not entries:
+        return
+    now = utcnow()
+    stmt = dialect_insert(session, UrlLedgerEntry)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[UrlLedgerEntry.url],
+        set_={
+            "state": stmt.excluded.state,
+            "attempts": stmt.excluded.attempts,
+            "last_error": stmt.excluded.last_error,
+            "next_try_at": stmt.excluded.next_try_at,
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
+    session.execute(
+        stmt,
+        [
+            {
+                "url": e.url,
+                "portal_id": portal_id,
+                "state": e.state.value,
+                "attempts": e.attempts,
+                "last_error": (e.last_error or "")[:2000],
+                "next_try_at": e.next_try_at,
+                "first_failed_at": now,
+                "updated_at": now,
+            }
+            for e in {e.url: e for e in entries}.values()
+        ],
+    )
+
+
+def forget_failures(session: Session, urls: Sequence[str]) -> None:
+    """These URLs are stored now: out of the ledger."""
+    if urls:
+        session.execute(UrlLedgerEntry.__table__.delete().where(UrlLedgerEntry.url.in_(list(urls))))
+
+
+# --- portal leases: one crawl per portal at a time --------------------------------------------
+
+
+def take_lease(session: Session, portal_id: str, holder: str, run_id: int | None, until: dt.datetime) -> bool:
+    """Take (or renew) the portal's lease for `holder`; False when another holder's lease runs."""
+    now = utcnow()
+    stmt = dialect_insert(session, PortalLease)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[PortalLease.portal_id],
+        set_={"holder": stmt.excluded.holder, "run_id": stmt.excluded.run_id, "expires_at": stmt.excluded.expires_at},
+        where=(PortalLease.holder == holder) | (PortalLease.expires_at < now),
+    )
+    session.execute(stmt, {"portal_id": portal_id, "holder": holder, "run_id": run_id, "expires_at": until})
+    current = session.execute(select(PortalLease.holder).where(PortalLease.portal_id == portal_id)).scalar_one()
+    return bool(current == holder)
+
+
+def lease_holder(session: Session, portal_id: str) -> tuple[str, int | None, dt.datetime] | None:
+    row = session.execute(
+        select(PortalLease.holder, PortalLease.run_id, PortalLease.expires_at).where(PortalLease.portal_id == portal_id)
+    ).one_or_none()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def release_lease(session: Session, portal_id: str, holder: str) -> None:
+    session.execute(
+        PortalLease.__table__.delete().where(PortalLease.portal_id == portal_id, PortalLease.holder == holder)
+    )

@@ -39,7 +39,7 @@ def crawl_command(
     from rich.table import Table
 
     from bantin.crawl import PortalReport
-    from bantin.jobs.crawl import crawl_sources
+    from bantin.jobs.crawl import DatabaseLost, crawl_sources
     from bantin.settings import Settings
     from bantin.sources import SourcesError, load_sources
 
@@ -76,12 +76,16 @@ def crawl_command(
             )
             progress.advance(bar)
 
-        run_id, reports = asyncio.run(
-            crawl_sources(sources, settings, offline=settings.offline, max_pages=max_pages, on_portal_done=done)
-        )
+        try:
+            run_id, reports = asyncio.run(
+                crawl_sources(sources, settings, offline=settings.offline, max_pages=max_pages, on_portal_done=done)
+            )
+        except DatabaseLost as exc:
+            console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            raise typer.Exit(EXIT_PORTAL_ERRORS) from None
 
     table = Table(title=f"crawl run {run_id}" + (" (offline)" if settings.offline else ""))
-    for column in ("portal", "listing req.", "304", "articles fetched", "new", "duplicates", "errors", "notes"):
+    for column in ("portal", "listing req.", "304", "articles fetched", "new", "duplicates", "retrying", "errors", "notes"):
         table.add_column(column, justify="left" if column in ("portal", "notes") else "right")
     for r in reports:
         notes = "; ".join(r.errors[:1] + r.warnings[:1])[:120]
@@ -92,6 +96,7 @@ def crawl_command(
             str(r.article_requests),
             str(r.new_articles),
             str(r.duplicates),
+            str(r.retrying),
             str(len(r.errors)),
             notes,
         )

@@ -40,6 +40,7 @@ class ListingWalk:
     store: CrawlStore
     report: PortalReport
     max_pages: int
+    not_new: set[str] = field(default_factory=set)  # in the ledger: retried or given up, never "new"
     new_urls: list[str] = field(default_factory=list)
     pages: list[ListedPage] = field(default_factory=list)
     listed: dict[str, dt.datetime] = field(default_factory=dict)
@@ -109,12 +110,12 @@ class ListingWalk:
         self._seen.update(links)
         alts = self.alternatives
         known = await self.store.known_urls(links + [alts[u] for u in links if u in alts])
-        return [u for u in links if u not in known and alts.get(u) not in known]
+        return [u for u in links if u not in known and alts.get(u) not in known and u not in self.not_new]
 
-    def complete_pages(self, failed: set[str]) -> list[Validators]:
-        """Validators worth keeping: pages whose new articles are all in (or failed for good)."""
+    def complete_pages(self, pending: set[str]) -> list[Validators]:
+        """Validators worth keeping: pages whose new articles are all stored or given up."""
         return [
             p.validators
             for p in self.pages
-            if not failed.intersection(p.fresh) and (p.validators.etag or p.validators.last_modified)
+            if not pending.intersection(p.fresh) and (p.validators.etag or p.validators.last_modified)
         ]

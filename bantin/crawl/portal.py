@@ -13,7 +13,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bantin.crawl.ledger import Failure
 from bantin.crawl.listing import ListingWalk
+from bantin.crawl.pages import damaged, not_html
 from bantin.crawl.report import PortalReport
 from bantin.crawl.stamps import SiteStamps
 from bantin.crawl.store import CrawlStore, StoreItem
@@ -22,9 +24,12 @@ from bantin.fetch import (
     FetchError,
     FetchRecord,
     FetchResult,
+    HostNotAllowed,
     HttpStatusError,
+    OffsiteRedirect,
     RetriesExhausted,
     RobotsDisallowed,
+    UnsupportedScheme,
     recording,
 )
 from bantin.parse import ParsedArticle, parse_article
@@ -75,8 +80,10 @@ class PortalCrawl:
     records: list[FetchRecord] = field(default_factory=list)  # fetch log, written with each batch
     batch: list[StoreItem] = field(default_factory=list)
     stamps: SiteStamps = field(default_factory=SiteStamps)
-    failed_transient: set[str] = field(default_factory=set)  # ran out of retries: listing stays open
+    failed_transient: set[str] = field(default_factory=set)  # network or damaged page: not the portal's layout
     empty_bodies: int = 0  # article pages without text: all of them, and the portal is not understood
+    failures: list[Failure] = field(default_factory=list)  # for the ledger, written with each batch
+    pending: set[str] = field(default_factory=set)  # failed and retrying: their listing pages stay open
 
     def __post_init__(self) -> None:
         self.report = PortalReport(self.source.id, generic=self.source.generic)
@@ -88,23 +95,32 @@ class PortalCrawl:
     async def run(self) -> PortalReport:
         started = time.monotonic()
         pages = self.max_pages or self.source.max_listing_pages or self.fetcher.settings.max_listing_pages
-        walk = ListingWalk(self.source, self.fetcher, self.store, self.report, pages)
+        ledger = await self.store.ledger(self.source.id)
+        walk = ListingWalk(self.source, self.fetcher, self.store, self.report, pages, not_new=ledger.not_new)
         with recording(self.records.append):
             try:
                 await walk.run()
                 if not walk.new_urls:
                     await self._check_listings_understood(walk)
-                await self._fetch_and_store(walk)
-                if walk.new_urls and self.report.new_articles == 0 and not self.failed_transient and not self.report.skipped:
+                listed = set(walk.new_urls)
+                # Failed before and due now: fetched whatever the listings said (a 304 hides nothing).
+                await self._fetch_and_store(walk, walk.new_urls + [u for u in ledger.due if u not in listed])
+                if (
+                    walk.new_urls
+                    and self.report.new_articles == 0
+                    and not self.failed_transient
+                    and not self.report.skipped
+                ):
                     self._fail(
                         "every article fetched had an empty body"
                         if self.empty_bodies
                         else "none of its listing links led to an article"
                     )
-                await self.store.save_listings(self.source.id, walk.complete_pages(self.failed_transient), walk.walked)
+                await self._flush(walk)  # failures of the last pages
+                await self.store.save_listings(self.source.id, walk.complete_pages(self.pending), walk.walked)
             finally:
                 self.report.duration_s = time.monotonic() - started
-                await self._log()
+                await self._log(final=True)
         return self.report
 
     async def _check_listings_understood(self, walk: ListingWalk) -> None:
@@ -115,11 +131,10 @@ class PortalCrawl:
             if not known:
                 self._fail("no article link found on its listing pages")
 
-    async def _fetch_and_store(self, walk: ListingWalk) -> None:
+    async def _fetch_and_store(self, walk: ListingWalk, urls: list[str]) -> None:
         """A few workers pull URLs in listing order (newest first); the fetcher's per-host
         limits pace them. `window` bounds pages fetched but not yet parsed, across portals:
         when parsing falls behind, fetching waits instead of piling pages up in memory."""
-        urls = walk.new_urls
         if not urls:
             return
         articles = ArticleFetcher(self.source, self.fetcher, walk.alternatives)
@@ -167,17 +182,29 @@ class PortalCrawl:
     async def _consume(self, url: str, result: FetchResult | None, error: FetchError | None, walk: ListingWalk) -> None:
         report = self.report
         if error is not None:
+            # Refused by robots.txt: retried later (the refusal may be lifted), not an error.
             if isinstance(error, RobotsDisallowed):
                 report.skipped += 1
-                return
-            report.add_error(f"article {url}: {error.message}")
+            else:
+                report.add_error(f"article {url}: {error.message}")
             if isinstance(error, RetriesExhausted):
                 self.failed_transient.add(url)
+            # Off the portal's origins, or not a web page: retrying cannot change it.
+            permanent = isinstance(error, HostNotAllowed | OffsiteRedirect | UnsupportedScheme)
+            self.failures.append(Failure(url, error.message, permanent=permanent))
             return
         assert result is not None
         report.article_requests += 1
+        other_type, broken = not_html(result), damaged(result)
+        if other_type or broken:
+            report.add_error(f"article {url}: {other_type or broken}")
+            if broken:
+                self.failed_transient.add(url)
+            self.failures.append(Failure(url, other_type or broken or "", permanent=other_type is not None))
+            return
         parsed = self._parse(url, result)
         if parsed is None:
+            self.failures.append(Failure(url, "no body text found"))
             return
         if parsed.published_at is None and url in walk.listed:
             parsed.published_at = walk.listed[url]
@@ -205,18 +232,29 @@ class PortalCrawl:
         return parsed
 
     async def _flush(self, walk: ListingWalk) -> None:
-        if not self.batch:
-            return
-        items, self.batch = self.batch, []
-        self.stamps.replace(items, walk.listed, self.report)
-        created, duplicates = await self.store.store(self.source.id, items)
-        self.report.new_articles += created
-        self.report.duplicates += duplicates
+        if self.batch:
+            items, self.batch = self.batch, []
+            self.stamps.replace(items, walk.listed, self.report)
+            created, duplicates = await self.store.store(self.source.id, items)
+            self.report.new_articles += created
+            self.report.duplicates += duplicates
+        if self.failures:
+            failures, self.failures = self.failures, []
+            for failed in await self.store.record_failures(self.source.id, failures):
+                if failed.given_up:
+                    self.report.given_up.append(failed.url)
+                else:
+                    self.pending.add(failed.url)
+            self.report.retrying = len(self.pending)
         await self._log()
 
-    async def _log(self) -> None:
-        if self.records:
-            batch, self.records[:] = list(self.records), []
+    async def _log(self, *, final: bool = False) -> None:
+        """Write the fetch log so far. Listing requests wait for the end: a portal found
+        failed at the end marks them (_fail)."""
+        keep = [] if final else [r for r in self.records if r.purpose == "listing"]
+        batch = [r for r in self.records if final or r.purpose != "listing"]
+        self.records[:] = keep
+        if batch:
             await self.store.log(self.run_id, self.source.id, batch)
 
     def _fail(self, reason: str) -> None:

@@ -26,6 +26,8 @@ class PortalReport:
     failed: str | None = None  # why the portal yielded nothing usable (no article link, only empty bodies)
     duration_s: float = 0.0
     incomplete_listings: list[str] = field(default_factory=list)  # walk broke off: resume next run
+    retrying: int = 0  # article URLs that failed and are tried again next time (the URL ledger)
+    given_up: list[str] = field(default_factory=list)  # article URLs that failed for good this run
 
     @property
     def ok(self) -> bool:
@@ -68,6 +70,8 @@ class PortalReport:
             "failed": self.failed,
             "duration_s": round(self.duration_s, 2),
             "incomplete_listings": list(self.incomplete_listings),
+            "retrying": self.retrying,
+            "given_up": list(self.given_up),
         }
 
     @classmethod
@@ -89,4 +93,6 @@ class PortalReport:
             failed=data.get("failed"),
             duration_s=data["duration_s"],
             incomplete_listings=list(data.get("incomplete_listings", [])),
+            retrying=data.get("retrying", 0),
+            given_up=list(data.get("given_up", [])),
         )

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from bantin.crawl.ledger import FailedUrl, Failure, PortalLedger
 from bantin.dedup import Fingerprint, fingerprint
 from bantin.fetch import FetchRecord, FetchResult
 from bantin.parse import ParsedArticle
@@ -73,7 +74,16 @@ class CrawlStore(Protocol):
         ...
 
     async def store(self, portal_id: str, items: list[StoreItem]) -> tuple[int, int]:
-        """Insert, deduplicate and link a batch: (articles created, duplicate links made)."""
+        """Insert, deduplicate and link a batch (and drop its URLs from the ledger):
+        (articles created, duplicate links made)."""
+        ...
+
+    async def ledger(self, portal_id: str) -> PortalLedger:
+        """The portal's failed URLs: due for a retry now, waiting, given up."""
+        ...
+
+    async def record_failures(self, portal_id: str, failures: Sequence[Failure]) -> list[FailedUrl]:
+        """Count the failures in the ledger (bantin.crawl.ledger.after_failure); what became of each."""
         ...
 
     async def log(self, run_id: int | None, portal_id: str, records: Sequence[FetchRecord]) -> None: ...

@@ -10,13 +10,18 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import os
 import socket
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bantin.crawl import CrawlStore, PortalReport, StoreItem, Validators, configure_fetcher, crawl_portal, make_transport
+from bantin.crawl.ledger import FailedUrl, Failure, PortalLedger, after_failure
 from bantin.dedup import DedupIndex, Known, add_rows, same_figures
 from bantin.fetch import Fetcher, FetchRecord, TransportLike
 from bantin.jobs.db import database
@@ -24,6 +29,11 @@ from bantin.settings import Settings
 from bantin.sources import Source
 from storage import articles as stored_articles
 from storage import crawl as stored_crawl
+from storage import session as storage_session
+from storage.models import UrlState
+
+# Any constant will do: the same in every bantin process.
+_DEDUP_LOCK_KEY = 0x62616E74696E01
 
 
 class SessionRunner:
@@ -69,12 +79,14 @@ class Deduplicator:
 
     def store(self, session: Session, portal_id: str, items: Sequence[StoreItem]) -> tuple[int, int]:
         """Insert a batch and link its copies: (articles created, duplicate links made)."""
+        _lock_store_step(session)
         add_rows(self.index, stored_crawl.dedup_rows(session, self.index.high_water))
         # One multi-row insert for the batch (duplicates are rare: linked afterwards).
         inserted = stored_articles.insert_articles_reporting(session, [_new_article(portal_id, i) for i in items])
         stored_articles.save_snapshots(
             session, [(_new_snapshot(item), row.id) for item, row in zip(items, inserted, strict=True)]
         )
+        stored_crawl.forget_failures(session, [item.url for item in items])
         created = duplicates = 0
         # In order, so a copy later in the same batch finds the original earlier in it.
         for item, row in zip(items, inserted, strict=True):
@@ -104,6 +116,17 @@ class Deduplicator:
             self.index.relink(decision.adopt, article_id)
             return 1
         return 0
+
+
+def _lock_store_step(session: Session) -> None:
+    """Serialise store steps across processes: the dedup decision must see every article
+    stored before it, and ids must be handed out in commit order (the index loads rows above
+    its high-water mark). PostgreSQL: a transaction advisory lock; SQLite: its write lock,
+    taken now (a write) rather than at the first insert, so the reads below see the latest."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _DEDUP_LOCK_KEY})
+    else:
+        session.execute(text("UPDATE crawl_runs SET id = id WHERE 0 = 1"))
 
 
 def _new_article(portal_id: str, item: StoreItem) -> stored_articles.NewArticle:
@@ -171,8 +194,44 @@ class DatabaseStore(CrawlStore):
             raise
 
     async def log(self, run_id: int | None, portal_id: str, records: Sequence[FetchRecord]) -> None:
+        def write(session: Session) -> None:
+            stored_crawl.log_fetches(session, run_id, portal_id, records)
+            if run_id is not None:
+                stored_crawl.heartbeat(session, run_id)  # the run is alive: not closed as dead
+
         if records:
-            await self.sessions.write(lambda s: stored_crawl.log_fetches(s, run_id, portal_id, records))
+            await self.sessions.write(write)
+
+    async def ledger(self, portal_id: str) -> PortalLedger:
+        now = dt.datetime.now(dt.UTC)
+        found = PortalLedger()
+        for entry in await self.sessions.read(lambda s: stored_crawl.ledger_entries(s, portal_id)):
+            if entry.state == UrlState.GIVEN_UP:
+                found.given_up.add(entry.url)
+            elif entry.next_try_at is None or entry.next_try_at <= now:
+                found.due.append(entry.url)
+            else:
+                found.waiting.add(entry.url)
+        return found
+
+    async def record_failures(self, portal_id: str, failures: Sequence[Failure]) -> list[FailedUrl]:
+        def record(session: Session) -> list[FailedUrl]:
+            before = stored_crawl.attempts_of(session, [f.url for f in failures])
+            now = dt.datetime.now(dt.UTC)
+            outcome = [after_failure(f, before.get(f.url, 0), now) for f in failures]
+            stored_crawl.save_failures(
+                session,
+                portal_id,
+                [
+                    stored_crawl.LedgerEntry(
+                        o.url, UrlState.GIVEN_UP if o.given_up else UrlState.RETRYING, o.attempts, o.error, o.next_try_at
+                    )
+                    for o in outcome
+                ],
+            )
+            return outcome
+
+        return await self.sessions.write(record) if failures else []
 
 
 _STORES: dict[str, DatabaseStore] = {}
@@ -190,14 +249,87 @@ def open_store(settings: Settings) -> DatabaseStore:
         return store
 
 
+STALE_RUN = dt.timedelta(minutes=30)  # no heartbeat for this long: the run's process is gone
+LEASE = dt.timedelta(minutes=20)  # a portal's lease; renewed every LEASE / 4 while its crawl runs
+
+
+class DatabaseLost(RuntimeError):
+    """The SQLite file was deleted or replaced while a run wrote to it: its work is lost."""
+
+
+def _identity(settings: Settings) -> tuple[int, int] | None:
+    """(device, inode) of the SQLite file; None for another backend."""
+    path = storage_session.sqlite_path(settings.resolved_database_url)
+    if path is None:
+        return None
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        return (-1, -1)
+    return (found.st_dev, found.st_ino)
+
+
+@dataclass
+class CrawlRun:
+    """A crawl_runs row as this process holds it."""
+
+    id: int
+    holder: str  # leases taken by this run: "host:pid:run"
+    database: tuple[int, int] | None  # the SQLite file's identity when the run started
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def close_dead_runs(session: Session, now: dt.datetime) -> list[int]:
+    """Close as aborted the runs left running by a process that is gone: on this host a pid
+    that no longer exists, anywhere a heartbeat older than STALE_RUN."""
+    host = socket.gethostname()
+    dead = [
+        run.id
+        for run in stored_crawl.running_runs(session)
+        if (run.worker == host and run.pid is not None and not _alive(run.pid))
+        or (run.heartbeat_at is not None and now - run.heartbeat_at > STALE_RUN)
+    ]
+    stored_crawl.abort_runs(session, dead, "its process ended before the run finished")
+    return dead
+
+
 def start_run(settings: Settings, sources: Sequence[Source], flow_run_id: str | None = None) -> int:
-    """Register the portals and open a crawl_runs row; returns its id."""
+    """Register the portals, close dead runs, open a crawl_runs row; returns its id."""
+    return open_run(settings, sources, flow_run_id).id
+
+
+def open_run(settings: Settings, sources: Sequence[Source], flow_run_id: str | None = None) -> CrawlRun:
     with database(settings).begin() as session:
+        close_dead_runs(session, dt.datetime.now(dt.UTC))
         stored_articles.upsert_portals(session, sources)
-        return stored_crawl.start_run(session, flow_run_id=flow_run_id, worker=socket.gethostname())
+        run_id = stored_crawl.start_run(
+            session, flow_run_id=flow_run_id, worker=socket.gethostname(), pid=os.getpid()
+        )
+    run = CrawlRun(run_id, f"{socket.gethostname()}:{os.getpid()}:{run_id}", _identity(settings))
+    _RUNS[run_id] = run
+    return run
+
+
+_RUNS: dict[int, CrawlRun] = {}
 
 
 def finish_run(settings: Settings, run_id: int, reports: Sequence[PortalReport]) -> None:
+    """Close the run with its report; DatabaseLost when the SQLite file it wrote is gone."""
+    run = _RUNS.pop(run_id, None)
+    if run is not None and run.database is not None and _identity(settings) != run.database:
+        raise DatabaseLost(
+            f"the database file {storage_session.sqlite_path(settings.resolved_database_url)} was deleted or "
+            "replaced during the crawl: what this run stored is lost (crawl again to fetch it anew)"
+        )
     stats = {
         "portals": [r.as_dict() for r in reports],
         "new_articles": sum(r.new_articles for r in reports),
@@ -208,13 +340,51 @@ def finish_run(settings: Settings, run_id: int, reports: Sequence[PortalReport])
         stored_crawl.finish_run(session, run_id, stats)
 
 
+async def leased(
+    store: DatabaseStore, source: Source, holder: str, run_id: int | None, crawl: Callable[[], Awaitable[PortalReport]]
+) -> PortalReport:
+    """Run one portal's crawl holding its lease: a second crawler of the same portal (another
+    process, another worker) skips it and says so."""
+
+    def take(session: Session) -> bool:
+        return stored_crawl.take_lease(session, source.id, holder, run_id, dt.datetime.now(dt.UTC) + LEASE)
+
+    if not await store.sessions.write(take):
+        found = await store.sessions.read(lambda s: stored_crawl.lease_holder(s, source.id))
+        other = f"{found[0]} until {found[2]:%H:%M} UTC" if found else "another crawl"
+        report = PortalReport(source.id, generic=source.generic)
+        report.warn(f"skipped: {other} is crawling this portal")
+        return report
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(LEASE.total_seconds() / 4)
+            await store.sessions.write(take)
+
+    renewal = asyncio.ensure_future(renew())
+    try:
+        return await crawl()
+    finally:
+        renewal.cancel()
+        await asyncio.gather(renewal, return_exceptions=True)
+        await store.sessions.write(lambda s: stored_crawl.release_lease(s, source.id, holder))
+
+
 async def crawl_one(
     source: Source, settings: Settings, *, run_id: int, offline: bool = False, max_pages: int | None = None
 ) -> PortalReport:
     """One portal with a Fetcher of its own (a Prefect task per portal)."""
+    store = open_store(settings)
+    holder = f"{socket.gethostname()}:{os.getpid()}:{run_id}"
     async with Fetcher(settings.fetch, transport=make_transport(settings, offline)) as fetcher:
         configure_fetcher(fetcher, [source])
-        return await crawl_portal(source, fetcher=fetcher, store=open_store(settings), run_id=run_id, max_pages=max_pages)
+        return await leased(
+            store,
+            source,
+            holder,
+            run_id,
+            lambda: crawl_portal(source, fetcher=fetcher, store=store, run_id=run_id, max_pages=max_pages),
+        )
 
 
 async def crawl_sources(
@@ -229,8 +399,10 @@ async def crawl_sources(
     on_portal_done: Callable[[PortalReport], None] | None = None,
 ) -> tuple[int, list[PortalReport]]:
     """Crawl many portals in one event loop, `parallel` at a time; returns (run id, reports)."""
-    if run_id is None:
-        run_id = start_run(settings, sources)
+    run = _RUNS.get(run_id) if run_id is not None else open_run(settings, sources)
+    run_id = run.id if run is not None else run_id
+    assert run_id is not None
+    holder = run.holder if run is not None else f"{socket.gethostname()}:{os.getpid()}:{run_id}"
     if transport is None:
         transport = make_transport(settings, offline)
     store = open_store(settings)
@@ -243,8 +415,14 @@ async def crawl_sources(
 
         async def one(source: Source) -> PortalReport:
             async with bound:
-                report = await crawl_portal(
-                    source, fetcher=fetcher, store=store, run_id=run_id, max_pages=max_pages, window=window
+                report = await leased(
+                    store,
+                    source,
+                    holder,
+                    run_id,
+                    lambda: crawl_portal(
+                        source, fetcher=fetcher, store=store, run_id=run_id, max_pages=max_pages, window=window
+                    ),
                 )
             if on_portal_done is not None:
                 on_portal_done(report)

@@ -4,6 +4,7 @@ and what the crawl does with a bug versus a fetch failure."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from bantin.crawl import StoreItem, Validators, crawl_portal
+from bantin.crawl.ledger import FailedUrl, Failure, PortalLedger, after_failure
 from bantin.fetch import Fetcher, FetchRecord, UnsupportedScheme
 from bantin.fixtures.routing import offline_transport
 from bantin.settings import PROJECT_ROOT
@@ -28,6 +30,7 @@ class MemoryStore:
     validators_by_url: dict[str, Validators] = field(default_factory=dict)
     walked: dict[str, bool] = field(default_factory=dict)
     log_records: list[FetchRecord] = field(default_factory=list)
+    failed: dict[str, FailedUrl] = field(default_factory=dict)  # the URL ledger
 
     async def known_urls(self, urls: Sequence[str]) -> set[str]:
         return {u for u in urls if u in self.articles}
@@ -45,10 +48,24 @@ class MemoryStore:
     async def store(self, portal_id: str, items: list[StoreItem]) -> tuple[int, int]:
         fresh = [item for item in items if item.url not in self.articles]
         self.articles.update((item.url, item) for item in fresh)
+        for item in items:
+            self.failed.pop(item.url, None)
         return len(fresh), 0
 
     async def log(self, run_id: int | None, portal_id: str, records: Sequence[FetchRecord]) -> None:
         self.log_records.extend(records)
+
+    async def ledger(self, portal_id: str) -> PortalLedger:
+        return PortalLedger(
+            due=[u for u, f in self.failed.items() if not f.given_up],
+            given_up={u for u, f in self.failed.items() if f.given_up},
+        )
+
+    async def record_failures(self, portal_id: str, failures: Sequence[Failure]) -> list[FailedUrl]:
+        now = dt.datetime.now(dt.UTC)
+        outcome = [after_failure(f, self.failed[f.url].attempts if f.url in self.failed else 0, now) for f in failures]
+        self.failed.update((o.url, o) for o in outcome)
+        return outcome
 
 
 def vinh_linh():  # noqa: ANN201
