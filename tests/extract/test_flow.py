@@ -1,6 +1,6 @@
 """bantin/jobs/extract.py and flows/extract.py: records for stored articles, batch by batch, and re-extraction from
 stored page snapshots. The batch function runs in-process on every backend; the Prefect
-flows run for real once (in a subprocess, against the session's Prefect server)."""
+flows run for real once, on SQLite (in a subprocess, against the session's Prefect server)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from bantin.settings import PROJECT_ROOT, Settings
 from storage.articles import NewArticle, NewSnapshot, save_snapshots, upsert_portals
 from storage.meetings import article_ids_to_extract
 from storage.models import Meeting, MeetingItem
+from storage.session import make_engine
 from tests.prefect_harness.procs import PrefectServer, prefect_env
 
 SEEDS = PROJECT_ROOT / "seeds" / "articles"
@@ -151,8 +153,22 @@ print("RESULT " + json.dumps({"first": first, "again": again, "redo": redo, "tas
 """
 
 
+@pytest.fixture
+def sqlite_session(sqlite_settings: Settings) -> Iterator[Session]:
+    engine = make_engine(sqlite_settings.resolved_database_url)
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+    engine.dispose()
+
+
 @pytest.mark.server
-def test_flows_run_for_real(session: Session, settings: Settings, prefect_server: PrefectServer, tmp_path: Path) -> None:
+def test_flows_run_for_real(
+    sqlite_session: Session, sqlite_settings: Settings, prefect_server: PrefectServer, tmp_path: Path
+) -> None:
+    # What the flows add to the batch function (tasks, runs, names, the artifact) does not
+    # depend on the database: SQLite only. The batch function runs on every backend above,
+    # the flows on PostgreSQL in tests/server/test_server_scale_out.py.
+    session, settings = sqlite_session, sqlite_settings
     _store(session, truncate_first=True)
     env = prefect_env(tmp_path / "prefect", prefect_server.api_url)
     env.update(
