@@ -16,7 +16,18 @@ from sqlalchemy import CursorResult, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.articles import dialect_insert
-from storage.models import Article, DeliveryStatus, DigestDelivery, FetchLog, Meeting, MeetingItem, Portal, utcnow
+from storage.models import (
+    Article,
+    DeliveryStatus,
+    DigestDelivery,
+    FetchLog,
+    Meeting,
+    MeetingItem,
+    Portal,
+    UrlLedgerEntry,
+    UrlState,
+    utcnow,
+)
 
 SHOWN_ITEM_KINDS = ("shortfall", "directive")
 
@@ -80,6 +91,7 @@ class PortalActivity:
     portal: Portal
     last_article_at: dt.datetime | None  # published, else first seen; None: nothing stored
     failures: list[FetchLog] = field(default_factory=list)  # oldest first
+    given_up: int = 0  # article URLs in the ledger as given up
 
 
 def portal_activity(session: Session, lo: dt.datetime, hi: dt.datetime) -> list[PortalActivity]:
@@ -113,11 +125,20 @@ def portal_activity(session: Session, lo: dt.datetime, hi: dt.datetime) -> list[
         .order_by(FetchLog.requested_at)
     ):
         errors.setdefault(row.portal_id or "", []).append(row)
+    given_up = dict(
+        row._tuple()
+        for row in session.execute(
+            select(UrlLedgerEntry.portal_id, func.count())
+            .where(UrlLedgerEntry.state == UrlState.GIVEN_UP)
+            .group_by(UrlLedgerEntry.portal_id)
+        )
+    )
     return [
         PortalActivity(
             portal,
             _aware(last_published.get(portal.id) or last_seen.get(portal.id)),
             errors.get(portal.id, []),
+            int(given_up.get(portal.id, 0)),
         )
         for portal in session.scalars(select(Portal).where(Portal.enabled.is_(True)).order_by(Portal.id))
     ]

@@ -91,6 +91,7 @@ class PortalHealth:
     last_article_at: dt.datetime | None  # None: nothing ever stored
     error_count: int = 0
     last_error: str | None = None
+    given_up: int = 0  # article URLs the crawl gave up on (url_ledger): listed, never stored
 
 
 @dataclass(frozen=True)

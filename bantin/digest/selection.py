@@ -316,7 +316,7 @@ def build_digest(
         end=digest_range.end,
         districts=ordered,
         stale_portals=[h for h in in_filter if _is_stale(h, hi, stale_days)],
-        failing_portals=[h for h in in_filter if h.error_count > 0],
+        failing_portals=[h for h in in_filter if h.error_count > 0 or h.given_up > 0],
         generated_at=generated_at or dt.datetime.now(dt.UTC),
         stale_after_days=stale_days,
         district_filter=tuple(districts),

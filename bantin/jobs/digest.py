@@ -161,6 +161,7 @@ def _health(activity: stored.PortalActivity) -> PortalHealth:
         last_article_at=activity.last_article_at,
         error_count=len(failures),
         last_error=(last.error or f"HTTP {last.status}") + f" ({last.url})" if last else None,
+        given_up=activity.given_up,
     )
 
 

@@ -123,3 +123,29 @@ def test_the_cli_says_the_database_was_lost(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT)
     assert done.returncode != 0
     assert "deleted or replaced" in done.stderr, done.stderr[-2000:]
+
+
+@pytest.mark.postgres
+def test_a_url_that_keeps_failing_is_given_up_and_shown_in_the_portal_health(settings: Settings) -> None:
+    from bantin.crawl.ledger import MAX_ATTEMPTS, Failure
+    from bantin.digest.render import render
+    from bantin.digest.selection import build_digest, parse_week
+    from bantin.jobs.crawl import DatabaseStore
+    from bantin.jobs.digest import range_rows
+
+    with database(settings).begin() as session:
+        upsert_portals(session, sources("ham-yen"))
+    store = DatabaseStore(database(settings))
+    url = "https://hamyen.tuyenquang.gov.vn/tin-hoat-dong/bai-hong.html"
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        (outcome,) = asyncio.run(store.record_failures("ham-yen", [Failure(url, "page cut short")]))
+        assert outcome.attempts == attempt and outcome.given_up == (attempt == MAX_ATTEMPTS)
+    ledger = asyncio.run(store.ledger("ham-yen"))
+    assert ledger.given_up == {url} and not ledger.due  # never fetched again
+    week = parse_week(f"{dt.date.today():%G-W%V}")
+    with database(settings)() as session:
+        rows = range_rows(session, week, "Asia/Ho_Chi_Minh")
+    (health,) = [h for h in rows.health if h.portal_id == "ham-yen"]
+    assert health.given_up == 1
+    digest = build_digest(week, rows.articles, health=rows.health, timezone="Asia/Ho_Chi_Minh")
+    assert "1 bài không tải được" in render(digest).text
