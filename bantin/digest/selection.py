@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -26,7 +25,7 @@ from zoneinfo import ZoneInfo
 from bantin.digest.links import link_to_quote
 from bantin.digest.model import DigestDistrict, DigestItem, DigestMeeting, DigestWeek, OtherCopy, PortalHealth
 from bantin.localtime import LOCAL_TZ
-from bantin.places import Following, PlaceCodes, bare, following, place_by_code, resolve_places
+from bantin.places import Following, PlaceCodes, bare, following, name_key, place_by_code, resolve_places
 
 LATE_DAYS = 30
 STALE_DAYS = 14
@@ -127,10 +126,8 @@ def _as_date(value: dt.date | str, name: str) -> dt.date:
 
 
 def district_key(name: str) -> str:
-    """'Vĩnh Linh', 'vinh-linh' and 'VINH LINH' compare equal."""
-    text = unicodedata.normalize("NFD", name.replace("Đ", "D").replace("đ", "d"))
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")
+    """'Vĩnh Linh', 'vinh-linh' and 'VINH LINH' compare equal (bantin.places.name_key)."""
+    return name_key(name)
 
 
 # ---- rows loaded by storage.digests ----------------------------------------------------

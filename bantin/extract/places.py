@@ -7,20 +7,16 @@ resolved within the portal's district.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from bantin import places as gazetteer
 from bantin.extract.textnorm import key
-
-_PREFIX = re.compile(r"^(?:tỉnh|thành phố|tp\.?|huyện|quận|thị xã|xã|phường|thị trấn)\s+", re.I)
 
 
 def bare(name: str | None) -> str | None:
-    """'Huyện Hàm Yên' -> 'Hàm Yên'; keeps the original spelling."""
-    if not name:
-        return None
-    return _PREFIX.sub("", name.strip()).strip() or None
+    """'Huyện Hàm Yên' -> 'Hàm Yên' (bantin.places.bare); None for no name."""
+    return (gazetteer.bare(name) or None) if name else None
 
 
 @dataclass(frozen=True)
