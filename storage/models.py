@@ -328,6 +328,9 @@ class DeliveryStatus(enum.StrEnum):
     # reply), or a run died while sending: the reader may have it. Never re-sent
     # automatically; only an explicit resend claims it again.
     UNCERTAIN = "uncertain"
+    # The subscriber's places had no meeting that week and they did not ask for empty weeks:
+    # no mail, decided (a re-run sends nothing); claimed again if the week gains a meeting.
+    NOTHING_TO_SEND = "nothing_to_send"
 
 
 class DigestDelivery(Base):
