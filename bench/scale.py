@@ -506,6 +506,7 @@ def measure(url: str, stored: int, count: int, crawl_portals: int, crawl_article
     elsewhere = sum(1 for s in copies if rows[s.url][1] is not None) - right
     false_links = [s.kind for s in specs if s.original is None and rows[s.url][1] is not None]
     total = sum(timings)
+    comparisons, texts_read = counters.comparisons, counters.texts_read  # of the store step above, not the crawl
     crawl = run_crawl(url, crawl_portals, crawl_articles) if crawl_portals else {}
     return {
         "stored": stored,
@@ -513,8 +514,8 @@ def measure(url: str, stored: int, count: int, crawl_portals: int, crawl_article
         "store_ms_per_article": round(1000 * total / created, 3),
         "store_ms_per_article_after_first_call": round(1000 * sum(timings[1:]) / max(1, created - BATCH), 3),
         "first_call_ms": round(1000 * timings[0], 1),
-        "comparisons_per_article": round(counters.comparisons / created, 2),
-        "texts_read_per_article": round(counters.texts_read / created, 2),
+        "comparisons_per_article": round(comparisons / created, 2),
+        "texts_read_per_article": round(texts_read / created, 2),
         "copies": len(copies),
         "copies_linked_to_original": right,
         "copies_linked_elsewhere": elsewhere,
