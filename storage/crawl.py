@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage.articles import dialect_insert
@@ -199,6 +199,11 @@ def dedup_rows(
         .order_by(Article.id)
     )
     return [row._tuple() for row in session.execute(stmt)]
+
+
+def max_article_id(session: Session) -> int:
+    """The largest article id (0 for none)."""
+    return int(session.execute(select(func.max(Article.id))).scalar_one() or 0)
 
 
 def article_text(session: Session, article_id: int) -> str:

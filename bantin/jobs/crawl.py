@@ -80,6 +80,10 @@ class Deduplicator:
     def store(self, session: Session, portal_id: str, items: Sequence[StoreItem]) -> tuple[int, int]:
         """Insert a batch and link its copies: (articles created, duplicate links made)."""
         _lock_store_step(session)
+        if stored_crawl.max_article_id(session) < self.index.high_water:
+            # The database is not the one the index was loaded from (recreated, restored
+            # from a backup): its ids would link copies to articles that do not exist.
+            self.reset()
         add_rows(self.index, stored_crawl.dedup_rows(session, self.index.high_water))
         # One multi-row insert for the batch (duplicates are rare: linked afterwards).
         inserted = stored_articles.insert_articles_reporting(session, [_new_article(portal_id, i) for i in items])

@@ -149,3 +149,29 @@ def test_a_url_that_keeps_failing_is_given_up_and_shown_in_the_portal_health(set
     assert health.given_up == 1
     digest = build_digest(week, rows.articles, health=rows.health, timezone="Asia/Ho_Chi_Minh")
     assert "1 bài không tải được" in render(digest).text
+
+
+@pytest.mark.postgres
+def test_a_recreated_database_does_not_inherit_the_process_dedup_index(settings: Settings) -> None:
+    # The same URL, a new database (recreated, restored from an older backup): the store of
+    # this process must not link a new article to an id the database no longer has.
+    from bantin.crawl import StoreItem
+    from bantin.fetch import FetchResult
+    from bantin.jobs.crawl import open_store
+    from bantin.parse import ParsedArticle
+
+    def item(url: str) -> StoreItem:
+        text = ["Sáng 5/7, Thường trực Huyện ủy làm việc với Đảng ủy xã Đức Ninh về 12 chỉ tiêu năm 2024."] * 3
+        parsed = ParsedArticle(url, "Làm việc với xã Đức Ninh", None, None, text, [], "php_static", False)
+        return StoreItem.of(FetchResult(url=url, final_url=url, status=200, content=b"<p>x</p>", text=""), parsed)
+
+    with database(settings).begin() as session:
+        upsert_portals(session, sources("ham-yen"))
+    store = open_store(settings)
+    assert asyncio.run(store.store("ham-yen", [item("https://hamyen.tuyenquang.gov.vn/a.html")])) == (1, 0)
+    with database(settings).begin() as session:
+        session.execute(Article.__table__.delete())
+    assert asyncio.run(store.store("ham-yen", [item("https://hamyen.tuyenquang.gov.vn/b.html")])) == (1, 0)
+    with database(settings)() as session:
+        (only,) = session.scalars(select(Article)).all()
+    assert only.url.endswith("/b.html") and only.duplicate_of is None
