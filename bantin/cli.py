@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from bantin.commands import crawl, db, demo, digest, extract, fixtures, sources
+from bantin.commands import check, crawl, db, demo, digest, extract, fixtures, run, sources
 
 app = typer.Typer(
     help="bantin: crawl Vietnamese district party-committee portals, extract meeting "
@@ -16,9 +16,11 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(fixtures.app, name="fixtures")
 app.add_typer(sources.app, name="sources")
+app.command("check")(check.check_command)
 app.command("crawl")(crawl.crawl_command)
 app.command("extract")(extract.extract_command)
 app.command("digest")(digest.digest_command)
+app.command("run")(run.run_command)
 app.command("demo")(demo.demo_command)
 
 

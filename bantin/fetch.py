@@ -496,12 +496,12 @@ class Fetcher:
                     parser.parse([])
                     state.robots = parser
                 else:
-                    state.robots_error = f"robots.txt unavailable (HTTP {exc.status})"
+                    state.robots_error = f"{robots_url} unavailable (HTTP {exc.status})"
             except (OffsiteRedirect, TooManyRedirects):
                 parser.parse([])
                 state.robots = parser
             except FetchError as exc:
-                state.robots_error = f"robots.txt unreachable ({exc.message})"
+                state.robots_error = f"{robots_url} unreachable ({exc.message})"
             else:
                 if resp.status == 200:
                     text, _ = decode_html(resp.content, resp.headers.get("content-type"))

@@ -34,6 +34,9 @@ from bantin.jobs.digest import (
     unsettled_deliveries,
 )
 from bantin.settings import Settings
+from flows.naming import flags
+from flows.params import DelaySeconds, Districts, Retries, Week
+from flows.preflight import preflight
 from flows.secrets import smtp_password
 
 SMTP_RETRIES = 3
@@ -45,12 +48,16 @@ class UncertainDeliveries(RuntimeError):
 
 
 def _run_name() -> str:
+    """'digest 2024-W27', 'digest 2024-W27 Hàm Yên send': the range, then what else differs."""
     params = flow_run.parameters
     try:
         digest_range = resolve_range(params.get("week"), params.get("start"), params.get("end"))
     except ValueError:
         return "digest (bad parameters)"
-    return f"digest {digest_range.label}"
+    districts = ",".join(params.get("districts") or [])
+    return " ".join(
+        [f"digest {digest_range.label}", *([districts] if districts else []), *flags(params, send="send", dry_run="dry-run")]
+    )
 
 
 @task(name="load digest rows", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
@@ -112,25 +119,46 @@ def _artifact(
 
 @flow(name="weekly-digest", flow_run_name=_run_name, log_prints=True)
 def weekly_digest(
-    week: str | None = None,
+    week: Week = None,
     start: dt.date | None = None,
     end: dt.date | None = None,
-    districts: list[str] | None = None,
+    districts: Districts = None,
     send: bool = False,
     dry_run: bool = False,
-    smtp_retries: int = SMTP_RETRIES,
-    smtp_retry_delay_s: float | None = None,
+    smtp_retries: Retries = SMTP_RETRIES,
+    smtp_retry_delay_s: DelaySeconds = None,
 ) -> dict[str, object]:
-    """Build and archive the digest (default: the last complete ISO week in
-    Asia/Ho_Chi_Minh); with `send`, mail each subscriber their districts, once.
+    """Build and archive the digest of a week; with `send`, mail each subscriber their places, once.
 
-    A mail task retries `smtp_retries` times, after 30 s, 2 min and 10 min (or after
-    `smtp_retry_delay_s` each)."""
+    The run starts with the preflight (database, data folder; with send or dry_run also the
+    subscribers — the Prefect Variable bantin_subscribers when it exists, else the file —
+    and the SMTP server, contacted without sending).
+
+    Args:
+        week: ISO week, e.g. 2024-W27; empty: the last complete week in Asia/Ho_Chi_Minh.
+        start: First day (YYYY-MM-DD) of a custom range instead of a week; needs end.
+        end: Last day (YYYY-MM-DD, inclusive) of a custom range.
+        districts: Only these places, e.g. ["Hàm Yên"] (a legacy district, a 2025 commune/ward or a province); empty: all.
+        send: Mail each subscriber once (the Monday schedule sets it); a manual run archives only.
+        dry_run: Build every subscriber's message into outbox/dry-run without sending or recording.
+        smtp_retries: Retries of a mail that failed before the server had it.
+        smtp_retry_delay_s: Seconds between those retries; empty: 30 s, 2 min, 10 min.
+    """
     logger = get_run_logger()
     settings = Settings.from_env()
-    # Subscribers file, mail settings, folders: all checked before anything is written.
+    mails = send or dry_run
+    checks = ("subscribers", "smtp", "database", "data folder") if mails else ("database", "data folder")
+    ready = preflight(*checks)
+    # Subscribers, mail settings, folders: all checked before anything is written.
     checked = check_inputs(
-        settings, week=week, start=start, end=end, districts=districts or (), send=send, dry_run=dry_run
+        settings,
+        week=week,
+        start=start,
+        end=end,
+        districts=districts or (),
+        send=send,
+        dry_run=dry_run,
+        subscribers=ready.subscribers,
     )
     rows = load_rows(week, start, end)
     digest, archived = archive_digest(rows, districts or [])

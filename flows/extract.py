@@ -24,7 +24,11 @@ from prefect.runtime import flow_run
 from bantin.extract import EXTRACTOR_VERSION
 from bantin.jobs.extract import extract_stored, pending_articles
 from bantin.settings import Settings
-from flows.naming import slot
+from flows.naming import slot, values
+from flows.params import BatchSize
+from flows.preflight import preflight
+
+EXTRACT_CHECKS = ("database", "data folder")
 
 BATCH_RETRIES = 2
 BATCH_RETRY_DELAYS_S: list[float] = [10, 60]
@@ -42,7 +46,8 @@ def extract_batch(article_ids: list[int], from_snapshots: bool) -> dict[str, Any
 
 def _run(batch_size: int, since: dt.date | None, force: bool, from_snapshots: bool) -> dict[str, Any]:
     if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        raise ValueError(f"parameter batch_size: must be >= 1, got {batch_size}")
+    preflight(*EXTRACT_CHECKS)
     ids = pending_articles(Settings.from_env(), since=since, force=force)
     total: dict[str, Any] = {"version": EXTRACTOR_VERSION, "articles": 0, "meetings": 0, "reparsed": 0, "errors": [], "batches": 0}
     for i in range(0, len(ids), batch_size):
@@ -68,17 +73,27 @@ def _extract_run_name() -> str:
 
 
 def _reextract_run_name() -> str:
-    since = flow_run.parameters.get("since")
-    return f"reextract since {since}" if since else "reextract all"
+    params = flow_run.parameters
+    since = params.get("since")
+    return " ".join(["reextract", f"since {since}" if since else "all", *values(params, {"batch_size": 200})])
 
 
 @flow(name="extract-new", flow_run_name=_extract_run_name)
-def extract_new(batch_size: int = 200) -> dict[str, Any]:
-    """Extract every stored article that has no record of the current extractor version."""
+def extract_new(batch_size: BatchSize = 200) -> dict[str, Any]:
+    """Extract every stored article that has no record of the current extractor version.
+
+    Args:
+        batch_size: Articles per task (one transaction each).
+    """
     return _run(batch_size, None, force=False, from_snapshots=False)
 
 
 @flow(name="reextract", flow_run_name=_reextract_run_name)
-def reextract(since: dt.date | None = None, batch_size: int = 200) -> dict[str, Any]:
-    """Re-parse stored snapshots and re-extract with the current version, replacing older records."""
+def reextract(since: dt.date | None = None, batch_size: BatchSize = 200) -> dict[str, Any]:
+    """Re-parse stored snapshots and re-extract with the current version, replacing older records.
+
+    Args:
+        since: Only articles published on or after this day (YYYY-MM-DD); empty: every stored article.
+        batch_size: Articles per task (one transaction each).
+    """
     return _run(batch_size, since, force=True, from_snapshots=True)

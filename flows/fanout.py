@@ -3,19 +3,20 @@
     crawl_portals(sources=None, offline=False, max_pages=None, fan_out=False,
                   batch_size=1, extract=True)            flow "crawl-portals"
 
-`crawl-portals` is what the schedule runs. Without `fan_out` it crawls every portal in
-its own process (flows/crawl.py's "crawl-batch" body: one task per portal, in parallel
-with a bound). With `fan_out=True` it starts one `crawl-batch/crawl-batch` deployment run per batch of
-`batch_size` portals and waits for them, so the workers of the pool — on as many
-machines as you like, sharing one PostgreSQL app database — split the crawl. Every
-portal crawl holds the global concurrency limit "portal-<id>" (created by
-`python -m flows.serve --create-limits`), so one portal is never crawled by two
-processes at once and the per-host request spacing of one fetcher holds everywhere.
-Then, unless `extract=False`, the new articles are extracted (flows/extract.py).
+`crawl-portals` is what the schedule runs. It starts with the preflight. Without `fan_out`
+it crawls every portal in its own process (flows/crawl.py's "crawl-batch" body: one task
+per portal, in parallel with a bound). With `fan_out=True` it starts one
+`crawl-batch/crawl-batch` deployment run per batch of `batch_size` portals and waits for
+them, so the workers of the pool — on as many machines as you like, sharing one
+PostgreSQL app database — split the crawl; the batches' reports (their crawl_runs rows)
+make the parent's one "crawl-report". Every portal crawl holds the global concurrency
+limit "portal-<id>" (created by `python -m flows.serve --create-limits`), so one portal is
+never crawled by two processes at once and the per-host request spacing of one fetcher
+holds everywhere. Then, unless `extract=False`, the new articles are extracted
+(flows/extract.py).
 
-The crawl itself is flows/crawl.py's; this module only adds the orchestration, which is
-why it calls that flow's body (`.fn`) inside its own run instead of nesting a
-"crawl-batch" run under it.
+A portal down (or a batch run that ended without a report) ends the run Failed, naming
+each portal and its first error, after the others were crawled and extracted.
 """
 
 from __future__ import annotations
@@ -26,8 +27,12 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
+from bantin.jobs.runs import portal_down, reports_of_flow_runs
 from bantin.settings import Settings
-from flows.naming import slot, sources_detail
+from flows.crawl import CRAWL_CHECKS, CrawlOutcome, crawl_here, final_state, publish_report
+from flows.naming import flags, parameters, slot, sources_detail, values
+from flows.params import BatchSize, MaxPages, SourceIds, selected_sources
+from flows.preflight import preflight
 from flows.runners import portal_thread_pool
 
 CHILD_DEPLOYMENT = "crawl-batch/crawl-batch"
@@ -36,28 +41,33 @@ CHILD_POLL_S = 2.0
 
 
 def _parent_run_name() -> str:
-    from prefect.runtime import flow_run
-
-    return slot("crawl", sources_detail(), "(fan-out)" if flow_run.parameters.get("fan_out") else "")
+    params = parameters()
+    fan_out = f"(fan-out by {params.get('batch_size') or 1})" if params.get("fan_out") else ""
+    return slot(
+        "crawl",
+        sources_detail(),
+        *flags(params, offline="offline"),
+        *values(params, {"max_pages": None, "extract": True}),
+        fan_out,
+    )
 
 
 def _batches(ids: list[str], size: int) -> list[list[str]]:
     if size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {size}")
+        raise ValueError(f"parameter batch_size: must be >= 1, got {size}")
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
-def _fan_out(ids: list[str], batch_size: int, offline: bool, max_pages: int | None) -> list[dict[str, Any]]:
-    """Start one crawl-batch run per batch, then wait for all; returns one row per batch."""
+def _fan_out(ids: list[str], batch_size: int, offline: bool, max_pages: int | None) -> CrawlOutcome:
+    """Start one crawl-batch run per batch, wait for all; their reports as one outcome."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
     from prefect.runtime import flow_run
 
     logger = get_run_logger()
-    batches = _batches(ids, batch_size)
     children = []
-    for batch in batches:
+    for batch in _batches(ids, batch_size):
         child = run_deployment(
             CHILD_DEPLOYMENT,
             parameters={"sources": batch, "offline": offline, "max_pages": max_pages},
@@ -70,30 +80,41 @@ def _fan_out(ids: list[str], batch_size: int, offline: bool, max_pages: int | No
             raise TypeError(f"run_deployment answered {type(child).__name__}, not a FlowRun")
         logger.info("started %s for %s", child.name, ", ".join(batch))
         children.append((batch, child))
-    rows = []
     deadline = time.monotonic() + CHILD_TIMEOUT_S
+    finished_runs = []
     with get_client(sync_client=True) as client:
-        finished_runs = []
         for batch, child in children:
             finished = client.read_flow_run(child.id)
             while not (finished.state and finished.state.is_final()) and time.monotonic() < deadline:
                 time.sleep(CHILD_POLL_S)
                 finished = client.read_flow_run(child.id)
             finished_runs.append((batch, finished))
+    reported = reports_of_flow_runs(Settings.from_env(), [str(f.id) for _, f in finished_runs])
+    outcome = CrawlOutcome([], [])
+    rows = []
     for batch, finished in finished_runs:
-        state = finished.state
+        state = finished.state.name if finished.state else "?"
+        found = reported.get(str(finished.id))
+        if found is None:  # crashed, cancelled, timed out: it finished no crawl run
+            outcome.notes += [f"{p} (batch run {finished.name!r} ended {state} without a report)" for p in batch]
+        else:
+            run_ids, reports = found
+            outcome.run_ids += run_ids
+            outcome.reports += reports
+            outcome.down += [r for r in reports if portal_down(r)]
+        worker = (finished.labels or {}).get("prefect.worker.name", "")
         rows.append(
             {
                 "portals": ", ".join(batch),
                 "flow run": finished.name,
-                "state": state.name if state else "?",
-                "worker": (finished.labels or {}).get("prefect.worker.name", ""),
+                "state": state,
+                "worker": worker,
                 "infrastructure pid": finished.infrastructure_pid or "",
-                "_ok": bool(state and state.is_completed()),
             }
         )
-        logger.info("%s (%s) on worker %s: %s", finished.name, ", ".join(batch), rows[-1]["worker"], rows[-1]["state"])
-    return rows
+        logger.info("%s (%s) on worker %s: %s", finished.name, ", ".join(batch), worker, state)
+    create_table_artifact(table=rows, key="crawl-fan-out", description=f"{len(rows)} crawl-batch runs over {len(ids)} portals")
+    return outcome
 
 
 @flow(
@@ -102,45 +123,41 @@ def _fan_out(ids: list[str], batch_size: int, offline: bool, max_pages: int | No
     task_runner=portal_thread_pool(),
 )
 def crawl_portals(
-    sources: list[str] | None = None,
+    sources: SourceIds = None,
     offline: bool = False,
-    max_pages: int | None = None,
+    max_pages: MaxPages = None,
     fan_out: bool = False,
-    batch_size: int = 1,
+    batch_size: BatchSize = 1,
     extract: bool = True,
-) -> dict[str, Any]:
-    """Crawl the portals (default: every enabled one), in this process or fanned out over
-    the pool's workers (`fan_out`, `batch_size` portals per run); then extract new articles."""
-    from bantin.sources import load_sources
+) -> Any:
+    """Crawl the portals, then extract the new articles; Failed when a portal is down.
 
+    Args:
+        sources: Source ids of deploy/sources.yaml, e.g. ["ham-yen"]; empty: every enabled portal.
+        offline: Crawl the fixture portals instead of the network (demo, tests).
+        max_pages: Listing pages per listing at most; empty: the sources file's bound.
+        fan_out: Spread the crawl over the pool's workers, one crawl-batch run per batch_size portals.
+        batch_size: Portals per crawl-batch run when fanning out.
+        extract: Extract the meeting records of the new articles afterwards.
+    """
     logger = get_run_logger()
-    settings = Settings.from_env()
-    result: dict[str, Any]
-    failed: list[str] = []
     if fan_out:
-        # Validate ids here, so a typo fails the parent before any child starts.
-        ids = [s.id for s in load_sources(settings.sources_file, only=sources)]
-        rows = _fan_out(ids, batch_size, offline or settings.offline, max_pages)
-        failed = [row["portals"] for row in rows if not row.pop("_ok")]
-        create_table_artifact(
-            table=rows, key="crawl-fan-out", description=f"{len(rows)} crawl-batch runs over {len(ids)} portals"
-        )
-        result = {"fan_out": rows}
+        preflight(*CRAWL_CHECKS)
+        # Check ids here, so a typo fails the parent before any child starts.
+        ids = [s.id for s in selected_sources(Settings.from_env(), sources)]
+        outcome = _fan_out(ids, batch_size, offline or Settings.from_env().offline, max_pages)
+        publish_report(outcome, keyed=True)
     else:
-        from flows.crawl import crawl_batch
-
-        result = crawl_batch.fn(
-            sources=sources, offline=offline, max_pages=max_pages, use_concurrency_limits=None
-        )
+        outcome = crawl_here(sources, offline, max_pages, use_concurrency_limits=None)
+        publish_report(outcome, keyed=True)
+    result: dict[str, Any] = outcome.summary()
     if extract:
         from flows.extract import extract_new
 
         # A subflow run of its own ("extract-new"), so its logs and artifact sit apart.
         result["extract"] = extract_new()
-    if failed:
-        raise RuntimeError(f"crawl-batch runs did not complete for: {'; '.join(failed)}")
     logger.info("crawl done (%s)", "fan-out" if fan_out else "single process")
-    return result
+    return final_state(outcome, result)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,15 @@
-"""Flow run names: the local time slot and the parameters that tell runs apart."""
+"""Flow run names: the local time slot and the parameters that tell runs apart.
+
+Two runs with different parameters never share a name: every parameter that changes what
+a run does appears in it when it differs from its default ("crawl 2026-11-23 06:00
+ham-yen offline", "digest 2024-W27 Hàm Yên send").
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bantin.settings import Settings
@@ -18,8 +25,28 @@ def slot(prefix: str, *details: str) -> str:
     return " ".join([f"{prefix} {local:%Y-%m-%d %H:%M}", *(d for d in details if d)])
 
 
-def sources_detail() -> str:
-    """The run's `sources` parameter, as 'ham-yen,lam-binh' (empty: every portal)."""
+def parameters() -> Mapping[str, Any]:
     from prefect.runtime import flow_run
 
-    return ",".join(flow_run.parameters.get("sources") or [])
+    found: Mapping[str, Any] = flow_run.parameters
+    return found
+
+
+def sources_detail() -> str:
+    """The run's `sources` parameter, as 'ham-yen,lam-binh' (empty: every portal)."""
+    return ",".join(parameters().get("sources") or [])
+
+
+def flags(params: Mapping[str, Any], **shown: str) -> list[str]:
+    """The words of the flags that are on: flags(p, send="send", dry_run="dry-run")."""
+    return [word for key, word in shown.items() if params.get(key)]
+
+
+def values(params: Mapping[str, Any], defaults: Mapping[str, Any]) -> list[str]:
+    """'key=value' for each parameter set to something else than its default."""
+    out = []
+    for key, default in defaults.items():
+        value = params.get(key, default)
+        if value is not None and value != default:
+            out.append(f"{key.replace('_', '-')}={value}")
+    return out

@@ -189,17 +189,20 @@ async def create_portal_limits(sources_file: Path, prune: bool = False) -> list[
     return changes
 
 
-async def release_pool_deployments(deployments: list[Any]) -> list[str]:
-    """Delete deployments of these names that `prefect deploy` registered for a work pool.
+async def adopt_pool_deployments(deployments: list[Any]) -> list[str]:
+    """Turn deployments of these names that `prefect deploy` registered for a work pool into
+    served ones, in place: same id, so their runs, schedules' history and automations stay.
 
-    Serving updates a deployment in place, and an update keeps what the pool version had
-    (its pull steps and storage path), with which the served flow run crashes at start
-    ("Downloading flow code from storage at None"). Their past runs are kept.
+    Serving alone would update them but keep what the pool version had (its pull steps,
+    no path), with which a served flow run crashes at start ("Downloading flow code from
+    storage at None"); so the pool, pull steps and job variables are cleared first and the
+    path set to the project directory (serve's working directory).
     """
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import DeploymentUpdate
     from prefect.exceptions import ObjectNotFound
 
-    released = []
+    adopted = []
     async with get_client() as client:
         for deployment in deployments:
             full_name = f"{deployment.flow_name}/{deployment.name}"
@@ -208,12 +211,18 @@ async def release_pool_deployments(deployments: list[Any]) -> list[str]:
             except ObjectNotFound:
                 continue
             if existing.work_pool_name:
-                await client.delete_deployment(existing.id)
-                released.append(f"replaced {full_name} (was registered for work pool {existing.work_pool_name})")
-    return released
+                await client.update_deployment(
+                    existing.id,
+                    DeploymentUpdate(work_pool_name=None, pull_steps=None, job_variables={}, path="."),
+                )
+                adopted.append(
+                    f"serving {full_name} (id {existing.id}) from this process instead of work pool "
+                    f"{existing.work_pool_name}; its runs stay"
+                )
+    return adopted
 
 
-def _require_api() -> str:
+def require_api() -> str:
     from prefect.settings import PREFECT_API_URL
 
     url = PREFECT_API_URL.value()
@@ -237,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     from bantin.settings import Settings
 
     sources_file = args.sources or Settings.from_env().sources_file
-    api_url = _require_api()
+    api_url = require_api()
     for line in asyncio.run(create_portal_limits(sources_file, prune=args.prune)) or ["portal limits up to date"]:
         print(line, flush=True)
     if args.create_limits:
@@ -253,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"loading {', '.join(s.entrypoint for s in specs)}", flush=True)
     deployments = build_deployments(specs)
-    for line in asyncio.run(release_pool_deployments(deployments)):
+    for line in asyncio.run(adopt_pool_deployments(deployments)):
         print(line, flush=True)
     print(f"serving {', '.join(s.name for s in specs)} on {api_url}, at most {args.limit} runs at once", flush=True)
     serve(*deployments, limit=args.limit)

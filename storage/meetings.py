@@ -316,6 +316,7 @@ def article_ids_to_extract(
     *,
     force: bool = False,
     limit: int | None = None,
+    portal_ids: Sequence[str] | None = None,
 ) -> list[int]:
     """Ids of the articles with no meeting record made by extractor `version` (or newer).
 
@@ -323,7 +324,8 @@ def article_ids_to_extract(
     `since` keeps articles published (or, when undated, first seen) on or after it; a
     date means its midnight UTC. `force=True` lists them whatever their record's version.
     Oldest first, so an interrupted run resumes where it stopped. Reads no article text:
-    a flow can list everything, then load batches with `articles_by_ids`.
+    a flow can list everything, then load batches with `articles_by_ids`. `portal_ids`
+    keeps the articles of those portals.
     """
     stmt = (
         select(Article.id, Meeting.extractor_version)
@@ -344,6 +346,8 @@ def article_ids_to_extract(
                 (Article.published_at.is_(None)) & (Article.first_seen_at >= moment),
             )
         )
+    if portal_ids is not None:
+        stmt = stmt.where(Article.portal_id.in_(list(portal_ids)))
     if not force:
         # Versions order numerically ("1.10" > "1.9"), which SQL string comparison cannot
         # do: filter out only exact matches in SQL and compare the rest here.

@@ -13,9 +13,11 @@ from bantin.cli import app
 
 # Command path -> options (or arguments, upper case) the README's command table uses.
 COMMANDS: dict[str, tuple[str, ...]] = {
+    "check": ("--only", "--no-connect", "--prefect"),
     "crawl": ("--offline", "--source", "-s"),
+    "run": ("--offline", "--source", "--digest", "--week", "--send"),
     "sources probe": ("URL", "--private-network"),
-    "extract": ("PATHS", "--district", "--province", "--published"),
+    "extract": ("PATHS", "--district", "--province", "--published", "--stored", "--since", "--source"),
     "digest": ("--week", "--start", "--end", "--district", "--send", "--dry-run", "--out"),
     "demo": ("--data-dir",),
     "db upgrade": (),

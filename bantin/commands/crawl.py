@@ -11,9 +11,16 @@ not understood); 2 bad configuration or usage (nothing was fetched).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from bantin.crawl import PortalReport
+    from bantin.settings import Settings
+    from bantin.sources import Source
 
 EXIT_PORTAL_ERRORS = 1
 EXIT_BAD_CONFIG = 2
@@ -32,14 +39,9 @@ def crawl_command(
     ] = None,
 ) -> None:
     """Crawl the district portals: new articles, deduplicated, stored with their raw page."""
-    import asyncio
-
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
 
-    from bantin.crawl import PortalReport
-    from bantin.jobs.crawl import DatabaseLost, crawl_sources
+    from bantin.jobs.crawl import DatabaseLost
     from bantin.settings import Settings
     from bantin.sources import SourcesError, load_sources
 
@@ -57,6 +59,26 @@ def crawl_command(
     if not sources:
         console.print(f"[bold red]error:[/] no enabled source in {settings.sources_file}")
         raise typer.Exit(EXIT_BAD_CONFIG)
+
+    try:
+        run_id, reports = crawl_with_progress(settings, sources, max_pages, console)
+    except DatabaseLost as exc:
+        console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        raise typer.Exit(EXIT_PORTAL_ERRORS) from None
+    print_reports(run_id, reports, offline=settings.offline)
+    if any(r.errors for r in reports):
+        raise typer.Exit(EXIT_PORTAL_ERRORS)
+
+
+def crawl_with_progress(
+    settings: Settings, sources: list[Source], max_pages: int | None, console: Console
+) -> tuple[int, list[PortalReport]]:
+    """The crawl job with a progress bar and one line per portal on `console`."""
+    import asyncio
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from bantin.jobs.crawl import crawl_sources
 
     with Progress(
         TextColumn("[bold]crawl[/]"),
@@ -76,15 +98,17 @@ def crawl_command(
             )
             progress.advance(bar)
 
-        try:
-            run_id, reports = asyncio.run(
-                crawl_sources(sources, settings, offline=settings.offline, max_pages=max_pages, on_portal_done=done)
-            )
-        except DatabaseLost as exc:
-            console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
-            raise typer.Exit(EXIT_PORTAL_ERRORS) from None
+        return asyncio.run(
+            crawl_sources(sources, settings, offline=settings.offline, max_pages=max_pages, on_portal_done=done)
+        )
 
-    table = Table(title=f"crawl run {run_id}" + (" (offline)" if settings.offline else ""))
+
+def print_reports(run_id: int, reports: list[PortalReport], *, offline: bool) -> None:
+    """The per-portal table, on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"crawl run {run_id}" + (" (offline)" if offline else ""))
     for column in ("portal", "listing req.", "304", "articles fetched", "new", "duplicates", "retrying", "errors", "notes"):
         table.add_column(column, justify="left" if column in ("portal", "notes") else "right")
     for r in reports:
@@ -101,5 +125,3 @@ def crawl_command(
             notes,
         )
     Console().print(table)
-    if any(r.errors for r in reports):
-        raise typer.Exit(EXIT_PORTAL_ERRORS)

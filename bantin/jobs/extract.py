@@ -41,10 +41,13 @@ def _local_date(moment: dt.datetime | None) -> dt.date | None:
     return moment.astimezone(LOCAL_TZ).date() if moment else None
 
 
-def articles_to_do(session: Session, *, since: dt.date | None = None, force: bool = False) -> list[int]:
+def articles_to_do(
+    session: Session, *, since: dt.date | None = None, force: bool = False, portal_ids: Sequence[str] | None = None
+) -> list[int]:
     """Ids of the stored articles without a record of the current extractor version
-    (with `force`, every article published on/after `since`)."""
-    return article_ids_to_extract(session, EXTRACTOR_VERSION, since=since, force=force)  # ids only: no texts loaded
+    (with `force`, every article published on/after `since`; `portal_ids`: of those portals)."""
+    # ids only: no texts loaded
+    return article_ids_to_extract(session, EXTRACTOR_VERSION, since=since, force=force, portal_ids=portal_ids)
 
 
 def load_articles(session: Session, ids: Sequence[int]) -> list[ArticleToExtract]:
@@ -113,10 +116,12 @@ def extract_articles(
 # ---- with their own sessions (flows, CLI, demo) --------------------------------------------
 
 
-def pending_articles(settings: Settings, *, since: dt.date | None = None, force: bool = False) -> list[int]:
+def pending_articles(
+    settings: Settings, *, since: dt.date | None = None, force: bool = False, portal_ids: Sequence[str] | None = None
+) -> list[int]:
     """Ids of the articles to extract (see articles_to_do), in their own session."""
     with database(settings)() as session:
-        return articles_to_do(session, since=since, force=force)
+        return articles_to_do(session, since=since, force=force, portal_ids=portal_ids)
 
 
 def extract_stored(settings: Settings, article_ids: Sequence[int], *, from_snapshots: bool = False) -> dict[str, Any]:
