@@ -71,6 +71,12 @@ class Settings(BaseModel):
     fixtures_url: str | None = None
     # Each portal's crawl runs inside the Prefect global concurrency limit "portal-<id>".
     concurrency_limits: bool = False
+    # Where the operator mail goes (portal errors, robots.txt refusals, failing portals, the
+    # week's deliveries); unset: the operator page in the archive only.
+    operator_email: str | None = None
+    # The URL the digest archive (archive_dir) is served at, e.g. https://bantin.example.org/digests/:
+    # a mail cut to fit links "the rest" there; unset: file:// links (readable on this machine only).
+    archive_url: str | None = None
     fetch: FetchSettings = FetchSettings()
     smtp: SmtpSettings = SmtpSettings()
 
@@ -135,6 +141,8 @@ ENVIRONMENT: dict[str, tuple[str, ...]] = {
     "BANTIN_OFFLINE": ("offline",),
     "BANTIN_FIXTURES_URL": ("fixtures_url",),
     "BANTIN_CONCURRENCY_LIMITS": ("concurrency_limits",),
+    "BANTIN_OPERATOR_EMAIL": ("operator_email",),
+    "BANTIN_ARCHIVE_URL": ("archive_url",),
     "BANTIN_SMTP_HOST": ("smtp", "host"),
     "BANTIN_SMTP_PORT": ("smtp", "port"),
     "BANTIN_SMTP_SECURITY": ("smtp", "security"),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, and_, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from storage.articles import dialect_insert
 from storage.models import (
@@ -61,6 +61,33 @@ def load_articles(session: Session, lo: dt.datetime, hi: dt.datetime, late_from:
     original_ids = [a.id for a, _ in originals]
     copies = (
         session.execute(select(Article, Portal).join(Portal).where(Article.duplicate_of.in_(original_ids))).all()
+        if original_ids
+        else []
+    )
+    pairs = [(a, p) for a, p in (*originals, *copies)]
+    return RangeArticles(pairs, _meetings_of(session, [a.id for a, _ in pairs]))
+
+
+def load_history(session: Session, lo: dt.datetime, hi: dt.datetime) -> RangeArticles:
+    """The meetings said before a range (the digest's "named before" look-back): originals
+    with a meeting record (`is_meeting`) published in [lo, hi), or undated and first seen in
+    it, plus their copies, with the records and their items. The articles' texts are not
+    loaded (`Article.text` raises if read): the look-back needs the clauses, not the pages."""
+    dated = and_(Article.published_at >= lo, Article.published_at < hi)
+    undated = and_(Article.published_at.is_(None), Article.first_seen_at >= lo, Article.first_seen_at < hi)
+    without_text = defer(Article.text, raiseload=True)
+    originals = session.execute(
+        select(Article, Portal)
+        .join(Portal)
+        .join(Meeting, Meeting.article_id == Article.id)
+        .where(Article.duplicate_of.is_(None), Meeting.is_meeting.is_(True), or_(dated, undated))
+        .options(without_text)
+    ).all()
+    original_ids = [a.id for a, _ in originals]
+    copies = (
+        session.execute(
+            select(Article, Portal).join(Portal).where(Article.duplicate_of.in_(original_ids)).options(without_text)
+        ).all()
         if original_ids
         else []
     )
@@ -172,7 +199,8 @@ def claim_delivery(
         {"week": week, "recipient": recipient, "status": DeliveryStatus.PENDING.value, "attempts": 0, "created_at": utcnow()},
     )
     key = (DigestDelivery.week == week, DigestDelivery.recipient == recipient)
-    claimable = [DeliveryStatus.PENDING, DeliveryStatus.FAILED]
+    # nothing_to_send: nothing went out, and the week has something now (a late article).
+    claimable = [DeliveryStatus.PENDING, DeliveryStatus.FAILED, DeliveryStatus.NOTHING_TO_SEND]
     if resend:
         claimable.append(DeliveryStatus.UNCERTAIN)
     # An UPDATE's result is a CursorResult, which has the row count (Session.execute types it as any Result).
@@ -194,6 +222,31 @@ def claim_delivery(
     if claimed != 1:
         return None
     return delivery(session, week, recipient)
+
+
+def record_nothing_to_send(session: Session, week: str, recipient: str) -> DigestDelivery:
+    """Record that the (week, recipient) digest had nothing to send (an empty week, not
+    asked for): a row made or left `pending`/`failed` becomes `nothing_to_send`; a row whose
+    mail went out, may have (uncertain) or is being sent is left as it is. Returns the row."""
+    session.execute(
+        dialect_insert(session, DigestDelivery).on_conflict_do_nothing(
+            index_elements=[DigestDelivery.week, DigestDelivery.recipient]
+        ),
+        {"week": week, "recipient": recipient, "status": DeliveryStatus.NOTHING_TO_SEND.value, "attempts": 0, "created_at": utcnow()},
+    )
+    session.execute(
+        update(DigestDelivery)
+        .where(
+            DigestDelivery.week == week,
+            DigestDelivery.recipient == recipient,
+            DigestDelivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.FAILED)),
+        )
+        .values(status=DeliveryStatus.NOTHING_TO_SEND, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    row = delivery(session, week, recipient)
+    assert row is not None  # inserted above, or there before
+    return row
 
 
 def delivery(session: Session, week: str, recipient: str) -> DigestDelivery | None:

@@ -26,6 +26,7 @@ class ArchivedDigest:
     name: str  # file stem, e.g. "2024-W27" or "2024-W27--vinh-linh"
     html_path: Path
     text_path: Path
+    operator_path: Path | None = None  # `<name>.operator.html` (a whole week's digest only)
 
 
 def archive_name(digest: DigestWeek) -> str:
@@ -74,6 +75,17 @@ def write_digest(archive_dir: Path, digest: DigestWeek, rendered: RenderedDigest
     _write_atomic(archive_dir / f"{name}.json", json.dumps(meta, ensure_ascii=False, indent=1))
     rebuild_index(archive_dir, base_url)
     return ArchivedDigest(name, html_path, text_path)
+
+
+def write_operator_page(archive_dir: Path, name: str, rendered: RenderedDigest) -> Path:
+    """`<name>.operator.html` and `.txt` beside the digest: the operator's report (portal
+    errors, stale portals, deliveries), kept out of the readers' pages and not listed in the
+    index or the feed."""
+    archive_dir.mkdir(parents=True, exist_ok=True)
+    html_path = archive_dir / f"{name}.operator.html"
+    _write_atomic(html_path, rendered.html)
+    _write_atomic(archive_dir / f"{name}.operator.txt", rendered.text)
+    return html_path
 
 
 def _write_atomic(path: Path, content: str) -> None:

@@ -25,6 +25,8 @@ class DeliveryOutcome(enum.StrEnum):
     IN_PROGRESS = "in-progress"  # another live run holds the row and is sending it now
     ALREADY_SENT = "already-sent"  # the ledger says it went out (sent or outbox)
     DRY_RUN = "dry-run"  # written to outbox/dry-run, ledger untouched
+    # No meeting in the subscriber's places and no `empty_weeks: true`: no mail (recorded).
+    NOTHING_TO_SEND = "nothing-to-send"
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class DeliveryResult:
                 f"{self.recipient}: uncertain, Message-ID {self.message_id}: {self.error} "
                 "— not re-sent automatically"
             )
+        if self.status == DeliveryOutcome.NOTHING_TO_SEND:
+            return f"{self.recipient}: nothing to send (no meeting in their places; `empty_weeks: true` mails such weeks)"
         error = f": {self.error}" if self.error else ""
         return f"{self.recipient}: {self.status}{again}{where}{error}"
 
@@ -110,4 +114,5 @@ def message_for(settings: Settings, rendered: RenderedDigest, subscriber: Subscr
         recipient=subscriber,
         message_id=message_id,
         unsubscribe=unsubscribe_target(settings),
+        timezone=settings.timezone,
     )

@@ -79,3 +79,27 @@ def link_to_quote(url: str, text: str, context: str | None = None) -> str:
     base = url.split("#", 1)[0]
     fragment = text_fragment(text, context)
     return f"{base}#{fragment}" if fragment else base
+
+
+SHORT_START_WORDS = 4
+
+
+def short_link_to_quote(url: str, text: str, context: str | None = None) -> str:
+    """A shorter link to the same sentence, for a mail cut to fit (bantin.digest.fit): a
+    `textStart` alone, the clause's first words (four or more, until their first occurrence
+    in `context` is the clause's own), which the browser scrolls to and highlights. The
+    mail shows the whole quote; the link only has to land on it."""
+    base = url.split("#", 1)[0]
+    clause = _norm(text).strip(_EDGE_PUNCT)
+    if not clause:
+        return base
+    words = clause.split(" ")
+    k = min(SHORT_START_WORDS, len(words))
+    if context:
+        haystack = _norm(context).casefold()
+        at = haystack.find(clause.casefold())
+        if at >= 0:
+            while k < len(words) and haystack.find(" ".join(words[:k]).casefold()) != at:
+                k += 1
+    start = " ".join(words[:k]).strip(_EDGE_PUNCT)
+    return f"{base}#:~:text={_encode(start)}" if start else base

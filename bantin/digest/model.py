@@ -9,7 +9,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from bantin.topics import OTHER
+
+@dataclass(frozen=True)
+class Mention:
+    """An earlier meeting of the same place that named the same thing (bantin.digest.repeats)."""
+
+    day: dt.date  # its meeting date, else its publication date (local)
+    link: str  # the earlier article, at the earlier clause
+    title: str
+    short_link: str | None = None  # the same, by the clause's first words (a cut mail's)
 
 
 @dataclass(frozen=True)
@@ -20,6 +28,14 @@ class DigestItem:
     text: str
     topic: str | None
     link: str  # article URL with a `#:~:text=` fragment
+    # The same place's earlier meetings that named it (most recent first): "đã nêu ngày 12/06".
+    earlier: tuple[Mention, ...] = ()
+    # The same sentence by its first words only (links.short_link_to_quote): a cut mail's link.
+    short_link: str | None = None
+
+    @property
+    def repeated(self) -> bool:
+        return bool(self.earlier)
 
 
 @dataclass(frozen=True)
@@ -50,6 +66,10 @@ class DigestMeeting:
     also_published: list[OtherCopy] = field(default_factory=list)
     # Found this week although published earlier (a late discovery).
     late: bool = False
+    # The day it is dated by: the meeting date, else the publication (or discovery) date, local.
+    day: dt.date | None = None
+    # Items of this meeting left out of a mail that had to be cut (see bantin.digest.fit).
+    hidden: int = 0
 
     @property
     def chair(self) -> str | None:
@@ -69,18 +89,54 @@ class DigestDistrict:
     meetings: list[DigestMeeting] = field(default_factory=list)
     # The unit's past, for a 2025 commune that was (part of) a district: "trước 7/2025: huyện Vĩnh Linh".
     history: str | None = None
+    # Set when a mail had to be cut (bantin.digest.fit): what the place holds in full.
+    counts: PlaceCounts | None = None
+
+    @property
+    def items(self) -> list[DigestItem]:
+        return [i for m in self.meetings for i in (*m.shortfalls, *m.directives)]
+
+    @property
+    def full(self) -> PlaceCounts:
+        """The place's meetings, shortfalls (and those named before), directives (and
+        repeated ones), as the archive holds them (a cut mail shows fewer)."""
+        if self.counts is not None:
+            return self.counts
+        items = self.items
+        return PlaceCounts(
+            meetings=len(self.meetings),
+            shortfalls=sum(i.kind == "shortfall" for i in items),
+            shortfalls_repeated=sum(i.kind == "shortfall" and i.repeated for i in items),
+            directives=sum(i.kind == "directive" for i in items),
+            directives_repeated=sum(i.kind == "directive" and i.repeated for i in items),
+        )
 
     @property
     def shortfall_count(self) -> int:
-        return sum(len(m.shortfalls) for m in self.meetings)
+        return self.full.shortfalls
 
     @property
     def directive_count(self) -> int:
-        return sum(len(m.directives) for m in self.meetings)
+        return self.full.directives
+
+    @property
+    def hidden(self) -> int:
+        """Items left out of a cut mail (the archive page has them)."""
+        shown = len(self.items)
+        return self.full.shortfalls + self.full.directives - shown
 
     @property
     def topics(self) -> set[str]:
         return set().union(*(m.topics for m in self.meetings)) if self.meetings else set()
+
+
+@dataclass(frozen=True)
+class PlaceCounts:
+    meetings: int
+    shortfalls: int
+    shortfalls_repeated: int
+    directives: int
+    directives_repeated: int
 
 
 @dataclass(frozen=True)
@@ -95,9 +151,11 @@ class PortalHealth:
 
 
 @dataclass(frozen=True)
-class RecurringTopic:
-    topic: str
-    districts: tuple[str, ...]
+class Recurring:
+    """A shortfall of this digest that its place's earlier meetings named too."""
+
+    place: str
+    item: DigestItem
 
 
 @dataclass
@@ -114,21 +172,52 @@ class DigestWeek:
     stale_after_days: int = 14
     # The district filter this digest was made for (empty: all districts).
     district_filter: tuple[str, ...] = ()
+    # How far back "named before" looked (bantin.digest.selection.LOOKBACK_WEEKS), for the text.
+    lookback_weeks: int = 8
+    # A mail cut to fit (bantin.digest.fit): the whole digest's page, and what was left out.
+    cut: MailCut | None = None
 
     @property
     def meeting_count(self) -> int:
-        return sum(len(d.meetings) for d in self.districts)
+        return sum(d.full.meetings for d in self.districts) + (self.cut.hidden_meetings if self.cut else 0)
+
+    @property
+    def place_count(self) -> int:
+        return len(self.districts) + (len(self.cut.hidden_places) if self.cut else 0)
 
     @property
     def is_empty(self) -> bool:
         return self.meeting_count == 0
 
     @property
-    def recurring_topics(self) -> list[RecurringTopic]:
-        """Topics named in two districts or more, most widespread first ("other" is no topic)."""
-        by_topic: dict[str, set[str]] = {}
-        for district in self.districts:
-            for topic in district.topics - {OTHER}:
-                by_topic.setdefault(topic, set()).add(district.name)
-        recurring = [RecurringTopic(t, tuple(sorted(d))) for t, d in by_topic.items() if len(d) >= 2]
-        return sorted(recurring, key=lambda r: (-len(r.districts), r.topic))
+    def recurring(self) -> list[Recurring]:
+        """The shortfalls named before at the same place, most often named first, then by
+        place (the "recurring problems" section)."""
+        if self.cut is not None:
+            return list(self.cut.recurring)
+        found = [Recurring(d.name, i) for d in self.districts for i in d.items if i.kind == "shortfall" and i.repeated]
+        return sorted(found, key=lambda r: -len(r.item.earlier))
+
+    @property
+    def recurring_count(self) -> int:
+        """Shortfalls named before, in the whole digest (a cut mail lists fewer)."""
+        return sum(d.full.shortfalls_repeated for d in self.districts) + (self.cut.hidden_recurring if self.cut else 0)
+
+    @property
+    def repeated_directive_count(self) -> int:
+        return sum(d.full.directives_repeated for d in self.districts)
+
+
+@dataclass(frozen=True)
+class MailCut:
+    """What a mail too large for Gmail (102 KB) leaves to the archive page."""
+
+    archive_url: str  # the whole digest's page
+    items_per_place: int | None  # None: every item
+    compact: bool  # meetings on one line each
+    meetings_listed: bool = True  # False: each place is one line of counts
+    hidden_places: tuple[str, ...] = ()  # places listed on the archive page only
+    hidden_meetings: int = 0  # their meetings
+    hidden_recurring: int = 0  # their shortfalls named before
+    # The shortfalls named before listed at the top (the most often named).
+    recurring: tuple[Recurring, ...] = ()

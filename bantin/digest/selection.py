@@ -22,13 +22,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from bantin.digest.links import link_to_quote
-from bantin.digest.model import DigestDistrict, DigestItem, DigestMeeting, DigestWeek, OtherCopy, PortalHealth
+from bantin.digest.links import link_to_quote, short_link_to_quote
+from bantin.digest.model import DigestDistrict, DigestItem, DigestMeeting, DigestWeek, Mention, OtherCopy, PortalHealth
+from bantin.digest.repeats import Said, by_place, commune_key, earlier_mentions
 from bantin.localtime import LOCAL_TZ
 from bantin.places import Following, PlaceCodes, bare, following, name_key, place_by_code, resolve_places
 
 LATE_DAYS = 30
 STALE_DAYS = 14
+# "Named before" looks this far back before the digest's start (and at everything earlier
+# inside a longer range): storage loads these weeks' meetings beside the range's.
+LOOKBACK_WEEKS = 8
 
 _ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -63,6 +67,10 @@ class DigestRange:
         if self.iso_week:
             return self.iso_week
         return "r" + hashlib.sha1(self.label.encode()).hexdigest()[:9]
+
+    def lookback_start(self) -> dt.date:
+        """The first day "named before" looks at (LOOKBACK_WEEKS before the start)."""
+        return self.start - dt.timedelta(weeks=LOOKBACK_WEEKS)
 
     def bounds_utc(self, timezone: str = LOCAL_TZ.key) -> tuple[dt.datetime, dt.datetime]:
         """[start 00:00 local, day after end 00:00 local) as aware UTC datetimes."""
@@ -250,6 +258,53 @@ def _meeting_of(group: ArticleGroup) -> tuple[ArticleRow, MeetingRow] | None:
     return None
 
 
+@dataclass(frozen=True)
+class Placed:
+    """A group's meeting record with the place it is listed under and the day it is dated by."""
+
+    name: str
+    province: str | None
+    history: str | None
+    group: ArticleGroup
+    source: ArticleRow  # the article the record was extracted from
+    meeting: MeetingRow
+    day: dt.date
+
+    @property
+    def place_key(self) -> str:
+        return f"{self.name}|{self.province or ''}"
+
+
+def _placed(group: ArticleGroup, zone: ZoneInfo) -> Placed | None:
+    chosen = _meeting_of(group)
+    if chosen is None:
+        return None
+    source, meeting = chosen
+    name, province, history = _today_unit(group, meeting)
+    original = group.original
+    day = meeting.meeting_date or (original.published_at or original.first_seen_at).astimezone(zone).date()
+    return Placed(name, province, history, group, source, meeting, day)
+
+
+def _said(placed: Placed) -> list[Said]:
+    communes = frozenset(commune_key(c) for c in placed.meeting.communes)
+    return [
+        Said(
+            place=placed.place_key,
+            communes=communes,
+            day=placed.day,
+            article_id=placed.group.original.id,
+            kind=item.kind,
+            text=item.text,
+            topic=item.topic,
+            link=link_to_quote(placed.source.url, item.text, placed.source.text or None),
+            title=placed.group.original.title,
+            short_link=short_link_to_quote(placed.source.url, item.text, placed.source.text or None),
+        )
+        for item in placed.meeting.items
+    ]
+
+
 def build_digest(
     digest_range: DigestRange,
     articles: Iterable[ArticleRow],
@@ -259,26 +314,60 @@ def build_digest(
     timezone: str = LOCAL_TZ.key,
     stale_days: int = STALE_DAYS,
     generated_at: dt.datetime | None = None,
+    history: Iterable[ArticleRow] = (),
 ) -> DigestWeek:
-    """The digest of `digest_range` from the loaded rows (originals and their copies)."""
+    """The digest of `digest_range` from the loaded rows (originals and their copies).
+
+    `history`: the articles (originals and copies) of the LOOKBACK_WEEKS before the range,
+    against which each shortfall and directive is matched ("named before",
+    bantin.digest.repeats), together with the range's own earlier meetings."""
     lo, hi = digest_range.bounds_utc(timezone)
+    zone = ZoneInfo(timezone)
     followed = resolve_places(districts)
     covered = following(followed)
     # Records stored before places were (no codes) and portal health go by name.
     wanted = {district_key(d) for d in districts} | {district_key(bare(p.name)) for p in followed}
-    by_district: dict[str, DigestDistrict] = {}
+    shown: list[Placed] = []
+    candidates: list[Said] = []
+    in_digest: set[int] = set()
     for group in group_duplicates(articles):
         if not in_range(group.original, lo, hi):
             continue
-        chosen = _meeting_of(group)
-        if chosen is None:
+        placed = _placed(group, zone)
+        if placed is None:
             continue
-        source, meeting = chosen
-        name, province, history = _today_unit(group, meeting)
-        if districts and not _follows(covered, wanted, meeting, name):
+        in_digest.add(group.original.id)
+        said = _said(placed)
+        candidates += said  # earlier meetings of the range count, whatever the filter
+        if districts and not _follows(covered, wanted, placed.meeting, placed.name):
             continue
-        original = group.original
-        by_district.setdefault(name, DigestDistrict(name, province, history=history)).meetings.append(
+        shown.append(placed)
+    for group in group_duplicates(history):
+        if group.original.id in in_digest:
+            continue
+        placed = _placed(group, zone)
+        if placed is not None:
+            candidates += _said(placed)
+    earlier_by_place = by_place(candidates)
+    by_district: dict[str, DigestDistrict] = {}
+    for placed in shown:
+        original, meeting = placed.group.original, placed.meeting
+        place_candidates = earlier_by_place.get(placed.place_key, [])
+        items = [
+            DigestItem(
+                kind=row.kind,
+                text=row.text,
+                topic=row.topic,
+                # Quotes link to the article the clauses were extracted from.
+                link=said.link,
+                earlier=tuple(
+                    Mention(m.day, m.link, m.title, m.short_link) for m in earlier_mentions(said, place_candidates)
+                ),
+                short_link=said.short_link,
+            )
+            for row, said in zip(meeting.items, _said(placed), strict=True)
+        ]
+        by_district.setdefault(placed.name, DigestDistrict(placed.name, placed.province, history=placed.history)).meetings.append(
             DigestMeeting(
                 title=original.title,
                 url=original.url,
@@ -292,14 +381,14 @@ def build_digest(
                 chair_title=meeting.chair_title,
                 communes=list(meeting.communes),
                 period=meeting.period,
-                # Quotes link to the article the clauses were extracted from.
-                shortfalls=[_item(source, i) for i in meeting.items if i.kind == "shortfall"],
-                directives=[_item(source, i) for i in meeting.items if i.kind == "directive"],
+                shortfalls=[i for i in items if i.kind == "shortfall"],
+                directives=[i for i in items if i.kind == "directive"],
                 also_published=[
                     OtherCopy(c.url, c.portal_name, c.published_at)
-                    for c in sorted(group.copies, key=lambda c: (c.published_at or c.first_seen_at, c.id))
+                    for c in sorted(placed.group.copies, key=lambda c: (c.published_at or c.first_seen_at, c.id))
                 ],
                 late=not (original.published_at and lo <= original.published_at < hi),
+                day=placed.day,
             )
         )
     far_past = dt.date.min
@@ -317,6 +406,7 @@ def build_digest(
         generated_at=generated_at or dt.datetime.now(dt.UTC),
         stale_after_days=stale_days,
         district_filter=tuple(districts),
+        lookback_weeks=LOOKBACK_WEEKS,
     )
 
 
@@ -328,8 +418,3 @@ def _follows(covered: Following, wanted: set[str], meeting: MeetingRow, group_na
 
 def _is_stale(h: PortalHealth, as_of: dt.datetime, stale_days: int) -> bool:
     return h.last_article_at is None or h.last_article_at < as_of - dt.timedelta(days=stale_days)
-
-
-def _item(source: ArticleRow, item: ItemRow) -> DigestItem:
-    link = link_to_quote(source.url, item.text, source.text or None)
-    return DigestItem(kind=item.kind, text=item.text, topic=item.topic, link=link)

@@ -16,6 +16,7 @@ every run (`unsettled_deliveries`) until settled (docs/digest.md, "Delivery guar
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Collection, Sequence
@@ -26,7 +27,7 @@ from typing import TypedDict, Unpack
 from pydantic import SecretStr
 from sqlalchemy.orm import Session
 
-from bantin.digest.archive import ArchivedDigest, folder_problem, write_digest
+from bantin.digest.archive import ArchivedDigest, folder_problem, write_digest, write_operator_page
 from bantin.digest.delivery import (
     DeliveryOutcome,
     DeliveryResult,
@@ -36,18 +37,22 @@ from bantin.digest.delivery import (
     sending_stale_after,
     unsubscribe_target,
 )
+from bantin.digest.fit import fit
 from bantin.digest.mail import (
     Handover,
     MailError,
     MailUncertainError,
     Subscriber,
+    build_message,
     check_mail_settings,
     load_subscribers,
     new_message_id,
     send_smtp,
+    smtp_address,
     write_eml,
 )
 from bantin.digest.model import DigestWeek, PortalHealth
+from bantin.digest.operator import Attention, OperatorReport, operator_key, render_operator
 from bantin.digest.render import RenderedDigest, render
 from bantin.digest.selection import (
     LATE_DAYS,
@@ -77,6 +82,8 @@ class RangeRows:
     digest_range: DigestRange
     articles: list[ArticleRow]
     health: list[PortalHealth]
+    # The meetings of the LOOKBACK_WEEKS before the range (texts not loaded): "named before".
+    history: list[ArticleRow] = field(default_factory=list)
 
 
 @dataclass
@@ -108,7 +115,10 @@ def range_rows(session: Session, digest_range: DigestRange, timezone: str) -> Ra
     lo, hi = digest_range.bounds_utc(timezone)
     found = stored.load_articles(session, lo, hi, late_from=lo - dt.timedelta(days=LATE_DAYS))
     articles = [_article_row(article, portal, found.meetings.get(article.id)) for article, portal in found.articles]
-    return RangeRows(digest_range, articles, [_health(a) for a in stored.portal_activity(session, lo, hi)])
+    back, _ = DigestRange(digest_range.lookback_start(), digest_range.start).bounds_utc(timezone)
+    past = stored.load_history(session, back, lo)
+    history = [_article_row(a, p, past.meetings.get(a.id), with_text=False) for a, p in past.articles]
+    return RangeRows(digest_range, articles, [_health(a) for a in stored.portal_activity(session, lo, hi)], history)
 
 
 def _codes(row: Meeting | Portal) -> PlaceCodes:
@@ -133,7 +143,7 @@ def _meeting_row(found: stored.StoredMeeting) -> MeetingRow:
     )
 
 
-def _article_row(a: Article, p: Portal, meeting: stored.StoredMeeting | None) -> ArticleRow:
+def _article_row(a: Article, p: Portal, meeting: stored.StoredMeeting | None, *, with_text: bool = True) -> ArticleRow:
     return ArticleRow(
         id=a.id,
         url=a.url,
@@ -146,7 +156,7 @@ def _article_row(a: Article, p: Portal, meeting: stored.StoredMeeting | None) ->
         portal_district=p.district,
         portal_province=p.province,
         meeting=_meeting_row(meeting) if meeting else None,
-        text=a.text,
+        text=a.text if with_text else "",
         portal_place=_codes(p),
     )
 
@@ -170,17 +180,59 @@ def _health(activity: stored.PortalActivity) -> PortalHealth:
 
 def digest_for(rows: RangeRows, settings: Settings, places: Sequence[str] = (), now: dt.datetime | None = None) -> DigestWeek:
     return build_digest(
-        rows.digest_range, rows.articles, health=rows.health, districts=places, timezone=settings.timezone, generated_at=now
+        rows.digest_range,
+        rows.articles,
+        health=rows.health,
+        districts=places,
+        timezone=settings.timezone,
+        generated_at=now,
+        history=rows.history,
     )
 
 
-def render_digest(digest: DigestWeek, settings: Settings) -> RenderedDigest:
-    return render(digest, unsubscribe=unsubscribe_target(settings), timezone=settings.timezone)
+def archive_page_url(settings: Settings, name: str) -> str:
+    """The archived digest `name` as a reader reaches it: under BANTIN_ARCHIVE_URL, else
+    its file:// URL (readable on this machine only)."""
+    if settings.archive_url:
+        return settings.archive_url.rstrip("/") + f"/{name}.html"
+    return (settings.archive_dir / f"{name}.html").resolve().as_uri()
+
+
+def render_digest(digest: DigestWeek, settings: Settings, label: str | None = None) -> RenderedDigest:
+    """A reader's mail of `digest`: the whole digest when its message fits under Gmail's
+    clipping size (bantin.digest.fit.MAIL_LIMIT), else cut to fit, the rest one link away on
+    the archive page of the week (`label`, default the digest's)."""
+    page = archive_page_url(settings, label or digest.label)
+    unsubscribe = unsubscribe_target(settings)
+    # Measured as the message it becomes (headers, both parts, base64); the real recipient
+    # and Message-ID differ by a few bytes (fit.MAIL_TARGET leaves room for them).
+    probe = Subscriber(name="Người nhận bản tin của các địa phương", email="nguoi.nhan.ban.tin@example.org")
+    probe_id = new_message_id(settings.smtp.sender)
+
+    def size(rendered: RenderedDigest) -> int:
+        message = build_message(
+            rendered, sender=settings.smtp.sender, recipient=probe, message_id=probe_id, unsubscribe=unsubscribe
+        )
+        return len(message.as_bytes())
+
+    _, rendered = fit(
+        digest, lambda d: render(d, unsubscribe=unsubscribe, timezone=settings.timezone, archive_url=page), size, page
+    )
+    return rendered
 
 
 def archive(digest: DigestWeek, settings: Settings, out_dir: Path | None = None) -> ArchivedDigest:
+    """The digest's page, text and index entry; for a whole week (no place filter) also the
+    operator's page (portal errors, stale portals: what the readers' pages leave out)."""
     # The archive copy carries no unsubscribe link: it is not addressed to anyone.
-    return write_digest(out_dir or settings.archive_dir, digest, render(digest, timezone=settings.timezone))
+    folder = out_dir or settings.archive_dir
+    base_url = None if out_dir is not None or not settings.archive_url else settings.archive_url.rstrip("/") + "/"
+    archived = write_digest(folder, digest, render(digest, timezone=settings.timezone), base_url)
+    if digest.district_filter:
+        return archived
+    report = OperatorReport(digest, digest_page=archived.html_path.name)
+    operator = write_operator_page(folder, archived.name, render_operator(report, settings.timezone))
+    return dataclasses.replace(archived, operator_path=operator)
 
 
 # ---- delivery ---------------------------------------------------------------------------
@@ -197,9 +249,13 @@ def deliver(
     label: str | None = None,
     resend: bool = False,
     now: dt.datetime | None = None,
+    ledger_key: str | None = None,
 ) -> DeliveryResult:
     """Send `rendered` to `subscriber` unless the ledger says it went out already (or
     may have: uncertain).
+
+    `ledger_key`: the recipient as the ledger (and the result) names it, default the
+    subscriber's address (the operator's mail: "operator:<address>").
 
     `week_key` keys the ledger; `label` (default: the key) names the .eml files; `resend`
     (an operator's explicit request) also sends a delivery recorded uncertain. A row left
@@ -210,19 +266,18 @@ def deliver(
     when the message data had gone out) and raised as it is.
     """
     sender = settings.smtp.sender
+    recipient = ledger_key or subscriber.email
     if dry_run:
         # No ledger change, no mail: the message lands in outbox/dry-run for inspection.
         message = message_for(settings, rendered, subscriber, new_message_id(sender))
-        draft = write_eml(settings.outbox_dir / "dry-run", label or week_key, subscriber.email, message)
-        return DeliveryResult(subscriber.email, DeliveryOutcome.DRY_RUN, message["Message-ID"], draft)
+        draft = write_eml(settings.outbox_dir / "dry-run", label or week_key, recipient, message)
+        return DeliveryResult(recipient, DeliveryOutcome.DRY_RUN, message["Message-ID"], draft)
     factory = database(settings)
     with factory.begin() as session:  # committed before any mail leaves: other runs see the claim
-        before = _record_left_behind(session, settings, week_key, subscriber.email, now)
-        claimed = stored.claim_delivery(
-            session, week_key, subscriber.email, new_message_id(sender), claimant=claimant(), resend=resend
-        )
+        before = _record_left_behind(session, settings, week_key, recipient, now)
+        claimed = stored.claim_delivery(session, week_key, recipient, new_message_id(sender), claimant=claimant(), resend=resend)
         if claimed is None:
-            return _not_claimed(subscriber.email, stored.delivery(session, week_key, subscriber.email))
+            return _not_claimed(recipient, stored.delivery(session, week_key, recipient))
     resent = before == DeliveryStatus.UNCERTAIN
     message_id = claimed.message_id or new_message_id(sender)
     path: Path | None = None
@@ -233,12 +288,12 @@ def deliver(
             send_smtp(settings.smtp, message, password, handover)
             outcome, status = DeliveryOutcome.SENT, DeliveryStatus.SENT
         else:
-            path = write_eml(settings.outbox_dir, label or week_key, subscriber.email, message)
+            path = write_eml(settings.outbox_dir, label or week_key, recipient, message)
             outcome, status = DeliveryOutcome.OUTBOX, DeliveryStatus.OUTBOX
     except MailUncertainError as exc:
         with factory.begin() as session:
             stored.mark_uncertain(session, claimed.id, str(exc))
-        return DeliveryResult(subscriber.email, DeliveryOutcome.UNCERTAIN, message_id, error=str(exc), attempts=claimed.attempts)
+        return DeliveryResult(recipient, DeliveryOutcome.UNCERTAIN, message_id, error=str(exc), attempts=claimed.attempts)
     except BaseException as exc:
         # Nothing may leave the row "sending" but a crash.
         error = str(exc) if isinstance(exc, MailError) else f"{type(exc).__name__}: {exc}"
@@ -251,7 +306,7 @@ def deliver(
         raise
     with factory.begin() as session:
         stored.mark_sent(session, claimed.id, message_id, status)
-    return DeliveryResult(subscriber.email, outcome, message_id, path, attempts=claimed.attempts, resent=resent)
+    return DeliveryResult(recipient, outcome, message_id, path, attempts=claimed.attempts, resent=resent)
 
 
 def _record_left_behind(
@@ -288,8 +343,15 @@ def deliver_one(
     password: SecretStr | None = None,
     resend: bool = False,
 ) -> DeliveryResult:
-    """One subscriber's digest (their places only), sent exactly once; raises MailError."""
-    rendered = render_digest(digest_for(rows, settings, subscriber.followed), settings)
+    """One subscriber's digest (their places only), sent exactly once; raises MailError.
+
+    A week without a meeting in their places is not mailed unless they asked for empty
+    weeks (`empty_weeks: true`): the ledger records `nothing_to_send` (a re-run sends
+    nothing; a meeting found later for that week is sent by the next run)."""
+    digest = digest_for(rows, settings, subscriber.followed)
+    if digest.is_empty and not subscriber.empty_weeks:
+        return _nothing_to_send(settings, rows.digest_range.delivery_key, subscriber.email, dry_run=dry_run)
+    rendered = render_digest(digest, settings, rows.digest_range.label)
     return deliver(
         settings,
         rows.digest_range.delivery_key,
@@ -299,6 +361,55 @@ def deliver_one(
         password=password,
         label=rows.digest_range.label,
         resend=resend,
+    )
+
+
+def _nothing_to_send(settings: Settings, week_key: str, recipient: str, *, dry_run: bool) -> DeliveryResult:
+    if dry_run:
+        return DeliveryResult(recipient, DeliveryOutcome.NOTHING_TO_SEND)
+    with database(settings).begin() as session:
+        _record_left_behind(session, settings, week_key, recipient, None)
+        row = stored.record_nothing_to_send(session, week_key, recipient)
+        if row.status == DeliveryStatus.NOTHING_TO_SEND:
+            return DeliveryResult(recipient, DeliveryOutcome.NOTHING_TO_SEND, attempts=row.attempts)
+        return _not_claimed(recipient, row)
+
+
+def operator_report(rows: RangeRows, settings: Settings, deliveries: Sequence[DeliveryResult] = ()) -> OperatorReport:
+    """The whole week's portal health, this run's deliveries and every open (uncertain) one."""
+    attention = [Attention(u.describe(), u.resend_command(rows.digest_range)) for u in unsettled_deliveries(settings)]
+    return OperatorReport(
+        digest_for(rows, settings),
+        deliveries=list(deliveries),
+        attention=attention,
+        digest_page=archive_page_url(settings, rows.digest_range.label),
+    )
+
+
+def deliver_operator(
+    rows: RangeRows,
+    settings: Settings,
+    deliveries: Sequence[DeliveryResult] = (),
+    *,
+    dry_run: bool = False,
+    password: SecretStr | None = None,
+    resend: bool = False,
+) -> DeliveryResult | None:
+    """The operator's report mailed to BANTIN_OPERATOR_EMAIL (None when unset), once per
+    week like a reader's mail: ledger row (week, "operator:<address>"). Raises MailError."""
+    if not settings.operator_email:
+        return None
+    operator = Subscriber(name="bantin operator", email=settings.operator_email)
+    return deliver(
+        settings,
+        rows.digest_range.delivery_key,
+        operator,
+        render_operator(operator_report(rows, settings, deliveries), settings.timezone),
+        dry_run=dry_run,
+        password=password,
+        label=rows.digest_range.label,
+        resend=resend,
+        ledger_key=operator_key(operator.email),
     )
 
 
@@ -321,6 +432,14 @@ def deliver_all(
             )
         except MailError as exc:
             results.append(DeliveryResult(subscriber.email, DeliveryOutcome.FAILED, error=str(exc)))
+    try:
+        operator = deliver_operator(
+            rows, settings, results, dry_run=dry_run, password=password, resend=operator_key(settings.operator_email or "") in resend
+        )
+    except MailError as exc:
+        operator = DeliveryResult(operator_key(settings.operator_email or ""), DeliveryOutcome.FAILED, error=str(exc))
+    if operator is not None:
+        results.append(operator)
     return results
 
 
@@ -441,7 +560,8 @@ def check_inputs(settings: Settings, **options: Unpack[DigestOptions]) -> Checke
     if send or dry_run:
         people = list(subscribers) if subscribers is not None else load_subscribers(settings.subscribers_file)
         check_mail_settings(settings.smtp, password)
-        known = {p.email.casefold() for p in people}
+        check_reader_settings(settings)
+        known = {p.email.casefold() for p in people} | set(_operator_keys(settings))
         for address in resend:
             if address != RESEND_ALL and address.casefold() not in known:
                 raise DigestUsageError(
@@ -468,6 +588,24 @@ def check_inputs(settings: Settings, **options: Unpack[DigestOptions]) -> Checke
     return CheckedInputs(digest_range, people)
 
 
+def check_reader_settings(settings: Settings) -> None:
+    """BANTIN_OPERATOR_EMAIL and BANTIN_ARCHIVE_URL as mail can use them (SettingsError)."""
+    problems = []
+    if settings.operator_email:
+        try:
+            smtp_address(settings.operator_email)
+        except ValueError as exc:
+            problems.append(f"BANTIN_OPERATOR_EMAIL={settings.operator_email!r}: {exc}")
+    if settings.archive_url and not settings.archive_url.startswith(("https://", "http://")):
+        problems.append(f"BANTIN_ARCHIVE_URL={settings.archive_url!r}: expected the http(s) URL the archive folder is served at")
+    if problems:
+        raise SettingsError("; ".join(problems))
+
+
+def _operator_keys(settings: Settings) -> list[str]:
+    return [operator_key(smtp_address(settings.operator_email)).casefold()] if settings.operator_email else []
+
+
 def resend_targets(
     settings: Settings, digest_range: DigestRange, subscribers: Sequence[Subscriber], resend: Sequence[str], now: dt.datetime | None = None
 ) -> set[str]:
@@ -479,6 +617,7 @@ def resend_targets(
         return set()
     open_ = {u.recipient.casefold() for u in unsettled_deliveries(settings, now) if u.week_key == digest_range.delivery_key}
     by_address = {s.email.casefold(): s.email for s in subscribers}
+    by_address |= {key: key for key in _operator_keys(settings)}
     if RESEND_ALL in resend:
         return {email for folded, email in by_address.items() if folded in open_}
     with database(settings)() as session:

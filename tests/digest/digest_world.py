@@ -150,3 +150,72 @@ def hostile_digest() -> DigestWeek:
         stale_portals=[PortalHealth("lb", "Cổng TTĐT huyện Lâm Bình", "Lâm Bình", dt.datetime(2024, 6, 1, tzinfo=dt.UTC))],
         failing_portals=[PortalHealth("hy", "Cổng TTĐT huyện Hàm Yên", "Hàm Yên", None, 3, "ConnectTimeout (https://hamyen.tuyenquang.gov.vn/" + "a" * 200 + ")")],
     )
+
+
+# ---- a busy week: many districts, real clauses --------------------------------------------
+
+
+def corpus_clauses() -> tuple[list[str], list[str]]:
+    """Shortfall and directive clauses of the real-article corpus (corpus/gold.jsonl), in file order."""
+    import json
+
+    from bantin.settings import PROJECT_ROOT
+
+    shortfalls: list[str] = []
+    directives: list[str] = []
+    for line in (PROJECT_ROOT / "corpus" / "gold.jsonl").read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        shortfalls += [c["text"] for c in record["shortfalls"]]
+        directives += [c["text"] for c in record["directives"]]
+    return shortfalls, directives
+
+
+def busy_districts(n: int) -> list[tuple[str, str]]:
+    """`n` real legacy districts (bare name, province), for portals of a busy week."""
+    from vietnam_provinces.legacy import District, Province
+
+    provinces = {int(p.code): p.name for p in Province.iter_all()}
+    found = []
+    for d in District.iter_all():
+        if d.name.startswith("Huyện "):
+            found.append((d.name.removeprefix("Huyện "), provinces[int(d.province_code)].removeprefix("Tỉnh ")))
+        if len(found) == n:
+            break
+    return found
+
+
+def busy_week(world: World, districts: int = 50, meetings: int = 2, shortfalls: int = 5, directives: int = 8) -> int:
+    """A week (2024-W27) with `meetings` meetings in each of `districts` districts, each
+    naming `shortfalls` shortfalls and `directives` directives quoted from real articles.
+    Returns the number of meetings."""
+    from bantin.extract.clauses import topic_of
+    from bantin.topics import OTHER
+
+    pool_s, pool_d = corpus_clauses()
+    count = 0
+    for n, (district, province) in enumerate(busy_districts(districts)):
+        pid = world.portal(f"p{n:02d}", f"Cổng thông tin điện tử huyện {district}", district, province)
+        for m in range(meetings):
+            taken_s = [pool_s[(count * shortfalls + i) % len(pool_s)] for i in range(shortfalls)]
+            taken_d = [pool_d[(count * directives + i) % len(pool_d)] for i in range(directives)]
+            text = (
+                f"Ngày {2 + m}/7/2024, Thường trực Huyện ủy {district} làm việc với Đảng ủy xã Tân Lập {m}. "
+                + "Tuy nhiên, " + "; ".join(taken_s) + ". Đồng chí Bí thư yêu cầu " + "; ".join(taken_d) + "."
+            )
+            article = world.article(
+                pid,
+                f"Thường trực Huyện ủy {district} làm việc với Đảng ủy xã Tân Lập {m} về kết quả 6 tháng đầu năm 2024",
+                published=local(2024, 7, 2 + m, 9),
+                text=text,
+            )
+            world.meeting(
+                article,
+                meeting_date=dt.date(2024, 7, 2 + m),
+                chair=("Nguyễn Văn Bình", f"Bí thư Huyện ủy {district}"),
+                host_body=f"Thường trực Huyện ủy {district}",
+                communes=[f"Tân Lập {m}"],
+                shortfalls=[(t, topic_of(t) or OTHER) for t in taken_s],
+                directives=[(t, topic_of(t) or OTHER) for t in taken_d],
+            )
+            count += 1
+    return count

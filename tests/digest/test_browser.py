@@ -119,7 +119,7 @@ def test_digest_fits_phone_and_desk_and_runs_no_article_script(page: Page, tmp_p
         page.open(path.as_uri(), width)
         assert page.eval("document.documentElement.scrollWidth <= window.innerWidth"), f"horizontal overflow at {width}px"
         page.screenshot(tmp_path / f"digest-{width}.png")
-        assert page.eval("document.title") == "Bản tin tuần 2024-W27"
+        assert page.eval("document.title") == "Tuần 27 (01–07/07/2024)"
         assert page.eval("document.getElementById('xss') === null")
         assert page.eval("document.querySelectorAll('script, img, iframe').length") == 0
         text = page.eval("document.body.innerText")

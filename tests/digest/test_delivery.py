@@ -91,7 +91,7 @@ def test_each_subscriber_gets_one_message_with_their_districts_once(settings: Se
 
     (qt,) = inbox.to("qt@example.org")
     assert qt.get_content_type() == "multipart/alternative"
-    assert qt["Subject"] == "Bản tin tuần 2024-W27: 1 cuộc họp tại 1 địa phương"
+    assert qt["Subject"] == "Tuần 27 (01–07/07/2024): 1 cuộc họp tại Vĩnh Linh"
     assert qt["To"].addresses[0].display_name == "Văn phòng Tỉnh ủy Quảng Trị"
     assert qt["Message-ID"] and qt["Date"] and qt["List-Unsubscribe"] == "<mailto:bantin@example.org?subject=unsubscribe>"
     body = parts(qt)

@@ -20,7 +20,8 @@ def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     for name in [n for n in os.environ if n.startswith("BANTIN_") and n != "BANTIN_TEST_DATABASE_URL"]:
         monkeypatch.delenv(name)
     subscribers = tmp_path / "subscribers.yaml"
-    subscribers.write_text("subscribers:\n  - {name: An, email: an@example.org}\n", encoding="utf-8")
+    # empty_weeks: the week has no meeting, and the control below needs a message written.
+    subscribers.write_text("subscribers:\n  - {name: An, email: an@example.org, empty_weeks: true}\n", encoding="utf-8")
     return {"BANTIN_DATA_DIR": str(tmp_path / "var"), "BANTIN_SUBSCRIBERS": str(subscribers)}
 
 
