@@ -7,7 +7,11 @@ but the record of where it appeared stays.
 
 Near duplicates: MinHash over 3-syllable shingles (Vietnamese words are written as
 space-separated syllables, so syllables are the natural token), 128 permutations, Jaccard
-threshold 0.8. Signatures are stored in `articles.minhash` so runs and portals compare.
+threshold 0.8, and the same facts (figures and names, `Facts`). Signatures, LSH bands and
+facts are stored with each article, so runs, portals and processes compare; the work per
+article is bounded (`choose_candidates`: the rarest buckets first, the members nearest in
+date, CANDIDATE_BUDGET candidates), and the decision on a batch is a pure function of what
+the database handed back (`decide_batch`).
 
 MinHash and the LSH banding are written here with numpy (the classic scheme: 32-bit
 hash of each shingle, 128 affine permutations modulo the Mersenne prime 2^61-1, minimum
@@ -21,7 +25,8 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,19 +127,51 @@ def names_of(text: str) -> set[str]:
     return names
 
 
-def _contained(a: set[str], b: set[str], share: float) -> bool:
+def _contained(a: AbstractSet[str], b: AbstractSet[str], share: float) -> bool:
     if not a or not b:
         return not a and not b
     return len(a & b) / min(len(a), len(b)) >= share
 
 
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What tells two reports of one template apart: their figures and their names.
+
+    Computed once per article and stored with it (`articles.facts`), so a near-duplicate
+    candidate is checked without reading its text again."""
+
+    numbers: frozenset[str]
+    names: frozenset[str]
+
+    @classmethod
+    def of(cls, text: str) -> Facts:
+        return cls(frozenset(numbers_of(text)), frozenset(names_of(text)))
+
+    def agree(self, other: Facts) -> bool:
+        """A republished copy keeps the original's dates, figures and names (a trimmed copy
+        keeps a subset); two meetings written from one template, for another commune or
+        another day, do not."""
+        return _contained(self.numbers, other.numbers, NUMBERS_CONTAINMENT) and _contained(
+            self.names, other.names, NAMES_CONTAINMENT
+        )
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {"numbers": sorted(self.numbers), "names": sorted(self.names)}
+
+    @classmethod
+    def from_json(cls, data: object) -> Facts | None:
+        """The stored form back; None when there is none (an article stored before facts were kept)."""
+        if not isinstance(data, dict):
+            return None
+        numbers, names = data.get("numbers"), data.get("names")
+        if not isinstance(numbers, list) or not isinstance(names, list):
+            return None
+        return cls(frozenset(str(n) for n in numbers), frozenset(str(n) for n in names))
+
+
 def same_figures(a: str, b: str) -> bool:
-    """Near-duplicate guard: a republished copy keeps the original's dates, figures and
-    names (a trimmed copy keeps a subset); two meetings written from one template, for
-    another commune or another day, do not."""
-    return _contained(numbers_of(a), numbers_of(b), NUMBERS_CONTAINMENT) and _contained(
-        names_of(a), names_of(b), NAMES_CONTAINMENT
-    )
+    """Near-duplicate guard on two texts: `Facts.agree`."""
+    return Facts.of(a).agree(Facts.of(b))
 
 
 def shingles(text: str, k: int = SHINGLE_SYLLABLES) -> set[bytes]:
@@ -159,6 +196,17 @@ def signature_from_bytes(data: bytes) -> Signature | None:
     return Signature(np.frombuffer(data, dtype=_DTYPE).copy())
 
 
+# LSH buckets: (band number, the band's 8 signature values as bytes). Of a bucket, the
+# members dated nearest to the article are read (copies appear within days of their
+# original), at most BUCKET_CAP compared; an article's rarest buckets are read first and
+# CANDIDATE_BUDGET candidates compared in all. Template-written reports share the buckets
+# of their common wording by the thousand, while a copy shares with its original the
+# buckets that fall on what is its own (commune, date, figures): few members.
+type BucketKey = tuple[int, bytes]
+BUCKET_CAP = 8
+CANDIDATE_BUDGET = 40
+
+
 @dataclass
 class Fingerprint:
     """What dedup needs of one article body."""
@@ -166,6 +214,7 @@ class Fingerprint:
     content_hash: str
     minhash: Signature
     shingle_count: int
+    facts: Facts
 
     @property
     def minhash_bytes(self) -> bytes:
@@ -175,23 +224,43 @@ class Fingerprint:
     def near_comparable(self) -> bool:
         return self.shingle_count >= MIN_SHINGLES_FOR_NEAR
 
+    @property
+    def bucket_keys(self) -> list[BucketKey]:
+        """Its LSH buckets; none when the text is too short for MinHash to mean anything."""
+        return list(enumerate(self.minhash.bands())) if self.near_comparable else []
+
 
 def fingerprint(text: str) -> Fingerprint:
     sh = shingles(text)
-    return Fingerprint(content_hash(text), _sign(sh), len(sh))
+    return Fingerprint(content_hash(text), _sign(sh), len(sh), Facts.of(text))
 
 
-@dataclass
-class Known:
-    """An article already stored, as dedup sees it."""
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A stored article as the decision sees it."""
 
     id: int
     published_at: dt.datetime | None
-    duplicate_of: int | None
-    content_hash: str
+    root: int  # itself, or the original it is linked to (links are flat: one hop)
+    minhash: Signature | None
+    facts: Facts | None  # None: not known (then it is no near-duplicate candidate)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """An article of the batch being stored (already inserted: it has its id)."""
+
+    id: int
+    published_at: dt.datetime | None
+    fingerprint: Fingerprint
+    first_seen_at: dt.datetime  # dates it when the page gives no date
+
+    @property
+    def when(self) -> dt.datetime:
+        return self.published_at or self.first_seen_at
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """Where a new article goes: `duplicate_of` an existing root, or it becomes the root of `adopt`."""
 
@@ -200,93 +269,106 @@ class Decision:
     kind: str | None  # "exact" or "near"
 
 
+@dataclass
+class Lookup:
+    """What the store read of the database for one batch (under its lock).
+
+    `exact`: content hash -> the first stored article with that body; `candidates`: per
+    incoming id, the stored articles `choose_candidates` picked from its buckets; `stored`:
+    every id of both, and their roots."""
+
+    exact: Mapping[str, int]
+    candidates: Mapping[int, Sequence[int]]
+    stored: Mapping[int, Stored]
+
+
+def choose_candidates(
+    fp: Fingerprint, when: dt.datetime, members: Mapping[BucketKey, Sequence[tuple[int, dt.datetime]]]
+) -> list[int]:
+    """The stored articles worth comparing with `fp` (dated `when`): members of its buckets
+    (each given as (id, date), nearest to `when` on both sides, more than BUCKET_CAP of a
+    side when there are that many), the rarest buckets first, the BUCKET_CAP members dated
+    nearest to `when` of each, CANDIDATE_BUDGET in all."""
+
+    def nearest(found: Sequence[tuple[int, dt.datetime]]) -> list[int]:
+        ordered = sorted(found, key=lambda member: (abs((member[1] - when).total_seconds()), -member[0]))
+        return [article_id for article_id, _ in ordered[:BUCKET_CAP]]
+
+    chosen: dict[int, None] = {}
+    for found in sorted((members.get(key, ()) for key in fp.bucket_keys), key=len):
+        for article_id in nearest(found):
+            chosen.setdefault(article_id)
+            if len(chosen) >= CANDIDATE_BUDGET:
+                return list(chosen)
+    return list(chosen)
+
+
 def _earlier(a: dt.datetime | None, a_id: int, b: dt.datetime | None, b_id: int) -> bool:
     """Is (a, a_id) the earlier original? Unknown dates sort last; ids break ties (first stored wins)."""
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
     return (a or far, a_id) < (b or far, b_id)
 
 
-class DedupIndex:
-    """Exact-hash map plus an LSH index over every stored article's signature.
+def decide_batch(incoming: Sequence[Incoming], lookup: Lookup, threshold: float = THRESHOLD) -> list[Decision]:
+    """Where each article of a batch goes, in order (a copy later in the batch finds its
+    original earlier in it): pure, on what `lookup` holds.
 
-    Loaded incrementally from the database (`add_known` for rows past a high-water mark),
-    updated as articles are stored. Not thread-safe: the caller serialises the store step.
+    A duplicate has the same body hash as a stored (or earlier) article, or a MinHash
+    Jaccard >= threshold with one and the same facts. It is linked to the earliest
+    original (publication date, then id) of the clusters it matches; when it is itself the
+    earlier one it adopts that cluster (the caller re-points the old root and its copies).
     """
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    adopted: dict[int, int] = {}  # old root -> the article that adopted its cluster
+    parent: dict[int, int] = {}  # batch article -> the root it was linked to
+    dates: dict[int, dt.datetime | None] = {}
+    local: dict[int, Fingerprint] = {}
+    local_hash: dict[str, int] = {}
+    local_buckets: dict[BucketKey, list[int]] = {}
 
-    def __init__(self, threshold: float = THRESHOLD) -> None:
-        self.threshold = threshold
-        self._bands: list[dict[bytes, list[int]]] = [{} for _ in range(BANDS)]
-        self._minhash: dict[int, Signature] = {}
-        self._by_hash: dict[str, int] = {}
-        self.known: dict[int, Known] = {}
-        self.high_water = 0  # largest article id loaded
+    def root(article_id: int) -> int:
+        found = lookup.stored[article_id].root if article_id in lookup.stored else parent.get(article_id, article_id)
+        while found in adopted:
+            found = adopted[found]
+        return found
 
-    def add(self, known: Known, minhash: Signature | None) -> None:
-        if known.id in self.known:
-            return
-        self.known[known.id] = known
-        self.high_water = max(self.high_water, known.id)
-        if known.content_hash:
-            current = self._by_hash.get(known.content_hash)
-            if current is None or known.id < current:
-                self._by_hash[known.content_hash] = known.id
-        if minhash is not None:
-            self._minhash[known.id] = minhash
-            for table, key in zip(self._bands, minhash.bands(), strict=True):
-                table.setdefault(key, []).append(known.id)
+    def date(article_id: int) -> dt.datetime | None:
+        return lookup.stored[article_id].published_at if article_id in lookup.stored else dates[article_id]
 
-    def root(self, article_id: int) -> int:
-        seen = set()
-        while True:
-            parent = self.known[article_id].duplicate_of
-            if parent is None or parent not in self.known or parent in seen:
-                return article_id
-            seen.add(article_id)
-            article_id = parent
+    def near(fp: Fingerprint, article_id: int) -> bool:
+        if article_id in local:
+            other: Signature | None = local[article_id].minhash
+            facts: Facts | None = local[article_id].facts
+        else:
+            other, facts = lookup.stored[article_id].minhash, lookup.stored[article_id].facts
+        return other is not None and facts is not None and fp.minhash.jaccard(other) >= threshold and fp.facts.agree(facts)
 
-    def matches(self, fp: Fingerprint, verify: Callable[[int], bool] | None = None) -> tuple[set[int], str | None]:
-        """Stored articles `fp` duplicates: same body hash, or MinHash Jaccard >= threshold
-        and `verify(candidate id)` (e.g. same_figures on the two texts)."""
-        exact = self._by_hash.get(fp.content_hash)
-        if exact is not None:
-            return {exact}, "exact"
-        if not fp.near_comparable:
-            return set(), None
-        candidates: set[int] = set()
-        for table, key in zip(self._bands, fp.minhash.bands(), strict=True):
-            candidates.update(table.get(key, ()))
-        found = {i for i in candidates if fp.minhash.jaccard(self._minhash[i]) >= self.threshold}
-        if verify is not None:
-            found = {i for i in found if verify(i)}
-        return found, ("near" if found else None)
-
-    def decide(
-        self,
-        fp: Fingerprint,
-        published_at: dt.datetime | None,
-        new_id_hint: int,
-        verify: Callable[[int], bool] | None = None,
-    ) -> Decision:
-        """`new_id_hint` orders the new article after every stored one on equal dates."""
-        found, kind = self.matches(fp, verify)
-        if not found:
-            return Decision(None, None, None)
-        roots = {self.root(i) for i in found}
-        best = min(roots, key=lambda r: (
-            self.known[r].published_at or dt.datetime.max.replace(tzinfo=dt.UTC), r))
-        if _earlier(published_at, new_id_hint, self.known[best].published_at, best):
-            return Decision(None, best, kind)
-        return Decision(best, None, kind)
-
-    def relink(self, old_root: int, new_root: int) -> list[int]:
-        """Point every member of old_root's cluster at new_root; returns the ids changed."""
-        changed = [i for i in self.known if i != new_root and self.root(i) == old_root]
-        for i in changed:
-            self.known[i].duplicate_of = new_root
-        return changed
-
-
-def add_rows(index: DedupIndex, rows: Iterable[tuple[int, dt.datetime | None, int | None, str, bytes | None]]) -> None:
-    """Load (id, published_at, duplicate_of, content_hash, minhash bytes) rows into the index."""
-    for article_id, published_at, duplicate_of, chash, mh in rows:
-        index.add(Known(article_id, published_at, duplicate_of, chash or ""), signature_from_bytes(mh) if mh else None)
+    decisions: list[Decision] = []
+    for article in incoming:
+        fp = article.fingerprint
+        found: set[int] = set()
+        kind: str | None = None
+        same_body = lookup.exact.get(fp.content_hash, local_hash.get(fp.content_hash))
+        if same_body is not None:
+            found, kind = {same_body}, "exact"
+        elif fp.near_comparable:
+            batch_candidates = dict.fromkeys(i for key in fp.bucket_keys for i in local_buckets.get(key, ()))
+            candidates = [*lookup.candidates.get(article.id, ()), *batch_candidates]
+            found = {i for i in candidates if near(fp, i)}
+            kind = "near" if found else None
+        decision = Decision(None, None, None)
+        if found:
+            best = min({root(i) for i in found}, key=lambda r: (date(r) or far, r))
+            if _earlier(article.published_at, article.id, date(best), best):
+                decision = Decision(None, best, kind)
+                adopted[best] = article.id
+            else:
+                decision = Decision(best, None, kind)
+                parent[article.id] = best
+        decisions.append(decision)
+        dates[article.id] = article.published_at
+        local[article.id] = fp
+        local_hash.setdefault(fp.content_hash, article.id)
+        for key in fp.bucket_keys:
+            local_buckets.setdefault(key, []).append(article.id)
+    return decisions

@@ -58,7 +58,7 @@ import time
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -255,7 +255,7 @@ def _copy(rng: random.Random, original: Spec, key: str, exact: bool, when: dt.da
     return Spec(key, portal.id, url, title, tuple(paragraphs), when, "exact" if exact else "copy", index)
 
 
-@cache
+@lru_cache(maxsize=8192)  # the build reads back at most 1500 articles; copies of copies recurse
 def bulk(i: int) -> Spec:
     """The i-th stored article (deterministic: 1k is a prefix of 10k)."""
     rng = random.Random(f"bulk:{i}")
@@ -354,7 +354,7 @@ def build(url: str, upto: int, pool: Any) -> None:
             for i, spec in zip(range(low, low + len(specs)), specs, strict=True):
                 ids[i] = by_url[spec.url]
             stored_articles.save_snapshots(session, [(s, by_url[s.url]) for s in snapshots])
-            _save_fingerprints(session, [(by_url[s.url], prints[s.url]) for s in specs])
+            _save_fingerprints(session, [(by_url[s.url], prints[s.url], s.published) for s in specs])
             links = [
                 {"article_id": ids[low + n], "root": ids[root_of(low + n)]}
                 for n, spec in enumerate(specs)
@@ -385,11 +385,15 @@ def _new_article(spec: Spec, fp: Any) -> Any:
         content_hash=fp.content_hash,
         published_at=spec.published,
         minhash=fp.minhash_bytes,
+        facts=fp.facts.to_json(),
     )
 
 
-def _save_fingerprints(session: Any, rows: Sequence[tuple[int, Any]]) -> None:
-    """What the store step keeps for dedup besides the article row (nothing before issue 16)."""
+def _save_fingerprints(session: Any, rows: Sequence[tuple[int, Any, dt.datetime]]) -> None:
+    """What the store step keeps for dedup besides the article row: its LSH bands."""
+    from storage.crawl import save_bands
+
+    save_bands(session, [(article_id, band, bucket, when) for article_id, fp, when in rows for band, bucket in fp.bucket_keys])
 
 
 def _portal_row(p: Portal) -> dict[str, Any]:
@@ -466,6 +470,14 @@ def _batches(specs: Sequence[Spec]) -> Iterator[tuple[str, list[Spec]]]:
 
 
 def rss_mb() -> float:
+    """Peak RSS of this process in MB: VmHWM (ru_maxrss would count the build process this
+    one was forked from before its exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 

@@ -137,6 +137,7 @@ class NewArticle:
     first_seen_at: dt.datetime | None = None  # now when None
     duplicate_of: int | None = None
     content_hash: str = field(kw_only=True)  # bantin.dedup.content_hash(text): one definition of "same text"
+    facts: dict[str, list[str]] | None = field(default=None, kw_only=True)  # bantin.dedup.Facts.to_json()
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +167,7 @@ def _article_row(article: NewArticle, now: dt.datetime, index: int) -> dict[str,
         "content_hash": article.content_hash,
         "minhash": article.minhash,
         "duplicate_of": article.duplicate_of,
+        "facts": article.facts,
     }
 
 

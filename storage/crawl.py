@@ -1,4 +1,4 @@
-"""Crawl bookkeeping: crawl runs, the fetch log, HTTP validators, dedup rows.
+"""Crawl bookkeeping: crawl runs, the fetch log, HTTP validators, the near-duplicate index.
 
 Functions take a Session and never commit (the caller owns the transaction), like
 storage.articles.
@@ -7,16 +7,18 @@ storage.articles.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CompoundSelect, Integer, bindparam, func, select, union_all, update
 from sqlalchemy.orm import Session
 
 from storage.articles import dialect_insert
 from storage.models import (
     Article,
+    ArticleBand,
     CrawlRun,
     FetchLog,
     HttpCacheEntry,
@@ -183,32 +185,129 @@ def save_validators(session: Session, items: Iterable[tuple[str, str | None, str
     return len(rows)
 
 
-# --- dedup ------------------------------------------------------------------------------------
+# --- dedup: the near-duplicate index in the database ---------------------------------------
+
+# A probe: (band number, the band's bytes, a date). storage keeps bands as given
+# (bantin.dedup makes them) and hands back the members of a bucket nearest to the date.
+type BucketProbe = tuple[int, bytes, dt.datetime]
+
+# Probes per statement (two terms each: before and after the date): one statement shape,
+# its compiled form cached, well under SQLite's 500 terms of a compound SELECT.
+_PROBES_PER_STATEMENT = 16
 
 
-def dedup_rows(
-    session: Session, after_id: int = 0
-) -> list[tuple[int, dt.datetime | None, int | None, str, bytes | None]]:
-    """(id, published_at, duplicate_of, content_hash, minhash) of articles with id > after_id.
+@dataclass(frozen=True, slots=True)
+class DedupRow:
+    """What the near-duplicate decision reads of a stored article."""
 
-    All articles, duplicates included: a copy of a copy must still find its cluster.
-    """
-    stmt = (
-        select(Article.id, Article.published_at, Article.duplicate_of, Article.content_hash, Article.minhash)
-        .where(Article.id > after_id)
-        .order_by(Article.id)
-    )
-    return [row._tuple() for row in session.execute(stmt)]
+    id: int
+    published_at: dt.datetime | None
+    duplicate_of: int | None
+    content_hash: str
+    minhash: bytes | None
+    facts: Any  # the stored JSON (bantin.dedup.Facts.to_json), None before revision 0007
 
 
-def max_article_id(session: Session) -> int:
-    """The largest article id (0 for none)."""
-    return int(session.execute(select(func.max(Article.id))).scalar_one() or 0)
+def first_with_hash(session: Session, hashes: Collection[str], exclude: Collection[int] = ()) -> dict[str, int]:
+    """content hash -> the smallest id of an article with it, other than `exclude`."""
+    found: dict[str, int] = {}
+    wanted = sorted(hashes)
+    for start in range(0, len(wanted), 200):
+        stmt = (
+            select(Article.content_hash, func.min(Article.id))
+            .where(Article.content_hash.in_(wanted[start : start + 200]))
+            .group_by(Article.content_hash)
+        )
+        if exclude:
+            stmt = stmt.where(Article.id.not_in(list(exclude)))
+        found.update((chash, int(article_id)) for chash, article_id in session.execute(stmt))
+    return found
 
 
-def article_text(session: Session, article_id: int) -> str:
-    """The stored body of one article (near-duplicate candidates are checked on their text)."""
-    return session.execute(select(Article.text).where(Article.id == article_id)).scalar_one_or_none() or ""
+@cache
+def _bucket_statement(probes: int) -> CompoundSelect[tuple[int, int, dt.datetime]]:
+    bands = ArticleBand.__table__
+    parts = []
+    for n in range(probes):
+        bucket = (bands.c.band == bindparam(f"band_{n}"), bands.c.bucket == bindparam(f"bucket_{n}"))
+        at = bindparam(f"at_{n}", type_=bands.c.published_at.type)
+        probe = bindparam(f"probe_{n}", type_=Integer)
+        for side in (
+            select(bands.c.article_id, bands.c.published_at)
+            .where(*bucket, bands.c.published_at <= at)
+            .order_by(bands.c.published_at.desc(), bands.c.article_id.desc()),
+            select(bands.c.article_id, bands.c.published_at)
+            .where(*bucket, bands.c.published_at > at)
+            .order_by(bands.c.published_at.asc(), bands.c.article_id.asc()),
+        ):
+            found = side.limit(bindparam("per_side")).subquery()
+            parts.append(select(probe.label("probe"), found.c.article_id, found.c.published_at))
+    return union_all(*parts)
+
+
+def bucket_members(
+    session: Session, probes: Sequence[BucketProbe], per_side: int
+) -> list[list[tuple[int, dt.datetime]]]:
+    """For each probe (band, bucket, date): the bucket's members dated nearest to the date,
+    `per_side` at most on each side, as (article id, date); in the probes' order.
+
+    Each side is an index range read from the date outwards and cut at `per_side`: the
+    work does not grow with the bucket (template-written articles fill some by the thousand)."""
+    found: list[list[tuple[int, dt.datetime]]] = [[] for _ in probes]
+    stmt = _bucket_statement(_PROBES_PER_STATEMENT)
+    for start in range(0, len(probes), _PROBES_PER_STATEMENT):
+        chunk = probes[start : start + _PROBES_PER_STATEMENT]
+        params: dict[str, Any] = {"per_side": per_side}
+        for n in range(_PROBES_PER_STATEMENT):
+            band, bucket, at = chunk[n] if n < len(chunk) else (-1, b"", chunk[0][2])  # padding: no band -1
+            params.update({f"band_{n}": band, f"bucket_{n}": bucket, f"at_{n}": at, f"probe_{n}": start + n})
+        for probe, article_id, published_at in session.execute(stmt, params):
+            found[probe].append((article_id, published_at))
+    return found
+
+
+def save_bands(session: Session, rows: Iterable[tuple[int, int, bytes, dt.datetime]]) -> None:
+    """Index articles: (article id, band, bucket, date) rows; multi-row inserts, harmless to repeat."""
+    values = [
+        {"article_id": article_id, "band": band, "bucket": bucket, "published_at": at}
+        for article_id, band, bucket, at in rows
+    ]
+    if values:
+        stmt = dialect_insert(session, ArticleBand).on_conflict_do_nothing()
+        for start in range(0, len(values), 1000):
+            session.execute(stmt, values[start : start + 1000])
+
+
+def dedup_rows(session: Session, ids: Collection[int]) -> list[DedupRow]:
+    """The articles of `ids` as the near-duplicate decision reads them (their texts stay in the database)."""
+    rows: list[DedupRow] = []
+    wanted = sorted(ids)
+    for start in range(0, len(wanted), 200):
+        stmt = select(
+            Article.id, Article.published_at, Article.duplicate_of, Article.content_hash, Article.minhash, Article.facts
+        ).where(Article.id.in_(wanted[start : start + 200]))
+        rows.extend(DedupRow(*row) for row in session.execute(stmt))
+    return rows
+
+
+def article_texts(session: Session, ids: Collection[int]) -> dict[int, str]:
+    """Stored bodies (for articles stored before their facts were kept)."""
+    found: dict[int, str] = {}
+    wanted = sorted(ids)
+    for start in range(0, len(wanted), 200):
+        stmt = select(Article.id, Article.text).where(Article.id.in_(wanted[start : start + 200]))
+        found.update((article_id, text or "") for article_id, text in session.execute(stmt))
+    return found
+
+
+def save_facts(session: Session, facts: Mapping[int, Any]) -> None:
+    """Keep the facts computed for articles stored without them."""
+    if facts:
+        table = Article.__table__
+        session.execute(
+            update(table).where(table.c.id == bindparam("article_id")).values(facts=bindparam("article_facts")),
+            [{"article_id": article_id, "article_facts": value} for article_id, value in facts.items()],
+        )
 
 
 def link_duplicate(session: Session, article_id: int, original_id: int) -> None:

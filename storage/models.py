@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -108,15 +109,37 @@ class Article(Base):
     text: Mapped[str] = mapped_column(Text)
     captions: Mapped[list[str]] = mapped_column(JSON, default=list)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
-    # MinHash signature (uint64 array bytes): near-duplicate search across runs and portals.
+    # MinHash signature (128 uint32, 512 bytes): near-duplicate search across runs and portals.
     minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("articles.id"), index=True)
+    # The figures and names of the text ({"numbers": [...], "names": [...]}, bantin.dedup.Facts):
+    # a near-duplicate candidate is checked on them, not on its text. NULL for articles
+    # stored before revision 0007 (computed from the text the first time they are a candidate).
+    facts: Mapped[dict[str, list[str]] | None] = mapped_column(JSON)
 
     portal: Mapped[Portal] = relationship(lazy="raise")
     original: Mapped[Article | None] = relationship(remote_side=[id], lazy="raise")
     # passive_deletes: the database's ON DELETE CASCADE removes the meeting. Without it the
     # ORM sets meetings.article_id to NULL on session.delete(article), which fails (NOT NULL).
     meeting: Mapped[Meeting | None] = relationship(back_populates="article", lazy="raise", passive_deletes=True)
+
+
+class ArticleBand(Base):
+    """The near-duplicate index: one row per LSH band of an article's MinHash signature.
+
+    `bucket` is the band's bytes (8 signature values); articles sharing a (band, bucket) are
+    candidates for one another. The primary key is the lookup: a bucket's members nearest
+    in date to an article (`published_at`: the article's, else when it was first seen),
+    read a few at a time from either side. Persisted, so no process rebuilds an index.
+    """
+
+    __tablename__ = "article_bands"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    bucket: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    published_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True)
 
 
 class PageSnapshot(Base):

@@ -4,7 +4,8 @@
 
 `DatabaseStore` is bantin.crawl's `CrawlStore` on the database, made of small parts:
 `SessionRunner` (blocking session work in a thread, writes serialised) and `Deduplicator`
-(the near-duplicate index of stored articles and the store step's decisions).
+(the store step: insert a batch, look its duplicates up in the index the database keeps,
+decide with bantin.dedup's pure `decide_batch`, link; one transaction under a lock).
 """
 
 from __future__ import annotations
@@ -22,7 +23,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bantin.crawl import CrawlStore, PortalReport, StoreItem, Validators, configure_fetcher, crawl_portal, make_transport
 from bantin.crawl.ledger import FailedUrl, Failure, PortalLedger, after_failure
-from bantin.dedup import DedupIndex, Known, add_rows, same_figures
+from bantin.dedup import (
+    BUCKET_CAP,
+    Facts,
+    Incoming,
+    Lookup,
+    Stored,
+    choose_candidates,
+    decide_batch,
+    signature_from_bytes,
+)
 from bantin.fetch import Fetcher, FetchRecord, TransportLike
 from bantin.jobs.db import database
 from bantin.settings import Settings
@@ -65,61 +75,85 @@ class SessionRunner:
 
 
 class Deduplicator:
-    """The index of stored articles' fingerprints, and the store step that uses it.
+    """The store step: insert a batch, decide which of its articles are copies, link them.
 
-    The index is loaded incrementally (rows above its high-water mark) inside the write
-    transaction, so it holds every article committed before; a rolled-back batch resets it.
+    One transaction under the store lock (`_lock_store_step`): the batch is inserted, the
+    database is asked what the decision needs (`_lookup`: articles with the same body hash,
+    the members of the batch's LSH buckets, the candidates' signatures and facts), the
+    decision is made by `bantin.dedup.decide_batch` (pure) and written (links, the batch's
+    bands). Nothing is kept between batches: a new process starts storing at once, whatever
+    the size of the table, and a recreated database is simply what it is.
     """
-
-    def __init__(self) -> None:
-        self.index = DedupIndex()
-
-    def reset(self) -> None:
-        self.index = DedupIndex()
 
     def store(self, session: Session, portal_id: str, items: Sequence[StoreItem]) -> tuple[int, int]:
         """Insert a batch and link its copies: (articles created, duplicate links made)."""
         _lock_store_step(session)
-        if stored_crawl.max_article_id(session) < self.index.high_water:
-            # The database is not the one the index was loaded from (recreated, restored
-            # from a backup): its ids would link copies to articles that do not exist.
-            self.reset()
-        add_rows(self.index, stored_crawl.dedup_rows(session, self.index.high_water))
         # One multi-row insert for the batch (duplicates are rare: linked afterwards).
         inserted = stored_articles.insert_articles_reporting(session, [_new_article(portal_id, i) for i in items])
         stored_articles.save_snapshots(
             session, [(_new_snapshot(item), row.id) for item, row in zip(items, inserted, strict=True)]
         )
         stored_crawl.forget_failures(session, [item.url for item in items])
-        created = duplicates = 0
-        # In order, so a copy later in the same batch finds the original earlier in it.
+        incoming: dict[int, Incoming] = {}
+        now = dt.datetime.now(dt.UTC)
         for item, row in zip(items, inserted, strict=True):
-            if not row.created:
-                continue  # already stored (another process, or the same URL twice)
-            created += 1
-            duplicates += self._link(session, item, row.id)
-        return created, duplicates
-
-    def _link(self, session: Session, item: StoreItem, article_id: int) -> int:
-        parsed, fp = item.parsed, item.fingerprint
-
-        def verify(candidate: int) -> bool:
-            return same_figures(parsed.text, stored_crawl.article_text(session, candidate))
-
-        decision = self.index.decide(fp, parsed.published_at, article_id, verify)
-        self.index.add(
-            Known(article_id, parsed.published_at, decision.duplicate_of, fp.content_hash),
-            fp.minhash if fp.near_comparable else None,
+            # Not created: already stored (another process); the same URL twice in the batch: once.
+            if row.created and row.id not in incoming:
+                incoming[row.id] = Incoming(row.id, item.parsed.published_at, item.fingerprint, now)
+        if not incoming:
+            return 0, 0
+        batch = list(incoming.values())  # in the batch's order: a copy finds the original earlier in it
+        decisions = decide_batch(batch, _lookup(session, batch))
+        duplicates = 0
+        for article, decision in zip(batch, decisions, strict=True):
+            if decision.duplicate_of is not None:
+                stored_crawl.link_duplicate(session, article.id, decision.duplicate_of)
+                duplicates += 1
+            elif decision.adopt is not None:
+                # The new article is the earlier one: the old root and its copies point to it.
+                stored_articles.mark_duplicate(session, decision.adopt, article.id)
+                duplicates += 1
+        stored_crawl.save_bands(
+            session, [(a.id, band, bucket, a.when) for a in batch for band, bucket in a.fingerprint.bucket_keys]
         )
-        if decision.duplicate_of is not None:
-            stored_crawl.link_duplicate(session, article_id, decision.duplicate_of)
-            return 1
-        if decision.adopt is not None:
-            # The new article is the earlier one: the stored copy (and its copies) point to it.
-            stored_articles.mark_duplicate(session, decision.adopt, article_id)
-            self.index.relink(decision.adopt, article_id)
-            return 1
-        return 0
+        return len(batch), duplicates
+
+
+def _lookup(session: Session, batch: Sequence[Incoming]) -> Lookup:
+    """What the decision on `batch` needs of the stored articles: a few queries per batch,
+    each bounded (CANDIDATE_BUDGET candidates per article), whatever the table's size."""
+    ids = {a.id for a in batch}
+    exact = stored_crawl.first_with_hash(session, {a.fingerprint.content_hash for a in batch}, exclude=ids)
+    near = [a for a in batch if a.fingerprint.near_comparable and a.fingerprint.content_hash not in exact]
+    probes = [(band, bucket, a.when) for a in near for band, bucket in a.fingerprint.bucket_keys]
+    members = iter(stored_crawl.bucket_members(session, probes, BUCKET_CAP + 1))
+    candidates = {
+        a.id: choose_candidates(a.fingerprint, a.when, {key: next(members) for key in a.fingerprint.bucket_keys})
+        for a in near
+    }
+    compared = {i for chosen in candidates.values() for i in chosen}
+    rows = {row.id: row for row in stored_crawl.dedup_rows(session, compared | set(exact.values()))}
+    roots = {row.duplicate_of for row in rows.values() if row.duplicate_of is not None} - rows.keys()
+    rows.update((row.id, row) for row in stored_crawl.dedup_rows(session, roots))
+    facts = {i: Facts.from_json(rows[i].facts) for i in compared if i in rows}
+    unknown = [i for i, known in facts.items() if known is None]
+    if unknown:
+        # Stored before facts were kept (revision 0007): read once, kept for next time.
+        texts = stored_crawl.article_texts(session, unknown)
+        found = {i: Facts.of(texts.get(i, "")) for i in unknown}
+        stored_crawl.save_facts(session, {i: f.to_json() for i, f in found.items()})
+        facts.update(found)
+    stored = {
+        row.id: Stored(
+            row.id,
+            row.published_at,
+            row.duplicate_of or row.id,
+            signature_from_bytes(row.minhash) if row.minhash else None,
+            facts.get(row.id),
+        )
+        for row in rows.values()
+    }
+    return Lookup(exact, {i: [c for c in chosen if c in stored] for i, chosen in candidates.items()}, stored)
 
 
 def _lock_store_step(session: Session) -> None:
@@ -145,6 +179,7 @@ def _new_article(portal_id: str, item: StoreItem) -> stored_articles.NewArticle:
         byline=(parsed.byline or None) and parsed.byline[:300],
         captions=parsed.captions,
         minhash=item.fingerprint.minhash_bytes,
+        facts=item.fingerprint.facts.to_json(),
     )
 
 
@@ -191,11 +226,7 @@ class DatabaseStore(CrawlStore):
             await self.sessions.write(save)
 
     async def store(self, portal_id: str, items: list[StoreItem]) -> tuple[int, int]:
-        try:
-            return await self.sessions.write(lambda s: self.dedup.store(s, portal_id, items))
-        except BaseException:
-            self.dedup.reset()  # the index may hold rows of the rolled-back transaction: reload
-            raise
+        return await self.sessions.write(lambda s: self.dedup.store(s, portal_id, items))
 
     async def log(self, run_id: int | None, portal_id: str, records: Sequence[FetchRecord]) -> None:
         def write(session: Session) -> None:
