@@ -39,7 +39,7 @@ class Level:
 LEVELS: tuple[Level, ...] = (
     Level(None, False),
     Level(None, True, recurring=20),
-    *(Level(k, True, recurring=r) for k, r in ((8, 15), (5, 12), (3, 10))),
+    *(Level(k, True, recurring=r) for k, r in ((20, 20), (14, 15), (10, 15), (8, 12), (6, 12), (5, 10), (3, 10))),
     *(Level(k, True, meetings=False, recurring=r) for k, r in ((4, 10), (3, 8), (2, 6), (1, 5), (0, 5))),
     *(Level(0, True, meetings=False, places=p, recurring=3) for p in (200, 120, 80, 50, 30, 15, 5)),
 )

@@ -6,11 +6,14 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bantin.digest.links import link_to_quote
 from bantin.digest.model import DigestDistrict, DigestItem, DigestMeeting, DigestWeek, OtherCopy, PortalHealth
+from bantin.jobs.digest import DigestRun
 from bantin.localtime import LOCAL_TZ
+from bantin.settings import Settings
 from storage.models import Article, Meeting, MeetingItem, Portal
 
 VN = LOCAL_TZ
@@ -219,3 +222,28 @@ def busy_week(world: World, districts: int = 50, meetings: int = 2, shortfalls: 
             )
             count += 1
     return count
+
+
+EVERYWHERE = "nghiencuu@example.org"
+
+
+def busy_mail(settings: Settings, districts: int = 50) -> tuple[bytes, DigestRun]:
+    """A busy week (`busy_week`) mailed to a subscriber of every place, as a .eml in the
+    outbox (no SMTP host: the file is the MIME message as it would be sent). The first
+    district's third shortfall was also named the week before (its "named before" item).
+    Returns the message's bytes and the run."""
+    from bantin.digest.mail import Subscriber
+    from bantin.jobs.db import database
+    from bantin.jobs.digest import run_digest
+
+    with database(settings).begin() as session:
+        world = World(session)
+        busy_week(world, districts=districts)
+        session.flush()
+        first = session.scalars(select(MeetingItem).where(MeetingItem.kind == "shortfall").order_by(MeetingItem.id)).all()[2]
+        earlier = world.article("p00", "Hội nghị Ban Thường vụ Huyện ủy tháng 6", published=local(2024, 6, 27, 9), text=f"Tuy nhiên, {first.text}.")
+        world.meeting(earlier, meeting_date=dt.date(2024, 6, 26), shortfalls=[(first.text, first.topic)])
+    run = run_digest(settings, week="2024-W27", send=True, subscribers=[Subscriber(name="Nhóm nghiên cứu", email=EVERYWHERE)])
+    (delivery,) = run.deliveries
+    assert delivery.path is not None, delivery.describe()
+    return delivery.path.read_bytes(), run

@@ -5,6 +5,8 @@ as text and never run."""
 from __future__ import annotations
 
 import base64
+import email
+import email.policy
 import json
 import re
 import shutil
@@ -12,6 +14,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from email.message import EmailMessage
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -20,7 +23,8 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from bantin.digest.render import render
-from digest_world import IMG_ATTACK, hostile_digest
+from bantin.settings import Settings
+from digest_world import IMG_ATTACK, busy_mail, hostile_digest
 
 pytestmark = pytest.mark.browser
 
@@ -132,6 +136,33 @@ def test_digest_fits_phone_and_desk_and_runs_no_article_script(page: Page, tmp_p
     shots = Path("/tmp/bantin-digest-screenshots")  # kept for a human look (see docs/digest.md)
     shots.mkdir(exist_ok=True)
     for png in tmp_path.glob("digest-*.png"):
+        shutil.copy(png, shots / png.name)
+
+
+def test_the_fifty_district_mail_fits_a_phone_without_sideways_scrolling(page: Page, tmp_path: Path, sqlite_settings: Settings) -> None:
+    """The mail of a 50-district week (cut to fit under 100 KB), as the reader's client gets it."""
+    raw, _ = busy_mail(sqlite_settings.model_copy(update={"archive_url": "https://bantin.example.org/digests/"}))
+    assert len(raw) < 100_000
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    (html,) = [p.get_content() for p in message.iter_parts() if p.get_content_type() == "text/html"]
+    path = tmp_path / "mail-50.html"
+    path.write_text(html, encoding="utf-8")
+    for width in (375, 1200):
+        page.open(path.as_uri(), width)
+        widths = page.eval("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert widths[0] <= widths[1], f"sideways scrolling at {width}px: {widths}"
+        page.screenshot(tmp_path / f"mail-50-{width}.png")
+        text = page.eval("document.body.innerText")
+        assert "Tuần 27 (01–07/07/2024)" in text and "Xem bản đầy đủ" in text
+        assert page.eval("document.querySelectorAll('script, img, iframe').length") == 0
+    # Every quote's line wraps inside the phone's width (no element wider than the viewport).
+    page.open(path.as_uri(), 375)
+    widest = page.eval("Math.max(...[...document.querySelectorAll('body *')].map(e => e.getBoundingClientRect().right))")
+    assert widest <= 375
+    shots = Path("/tmp/bantin-digest-screenshots")
+    shots.mkdir(exist_ok=True)
+    for png in tmp_path.glob("mail-50-*.png"):
         shutil.copy(png, shots / png.name)
 
 

@@ -145,16 +145,17 @@ def test_failed_send_is_recorded_and_retried_once_on_the_next_run(settings: Sett
 
 
 @pytest.mark.usefixtures("week_with_two_provinces")
-def test_without_smtp_host_mail_goes_to_the_outbox_once(sqlite_settings: Settings, session: Session) -> None:
-    run = run_digest(sqlite_settings, week="2024-W27", send=True, subscribers=SUBSCRIBERS)
+def test_without_smtp_host_mail_goes_to_the_outbox_once(settings: Settings, session: Session) -> None:
+    run = run_digest(settings, week="2024-W27", send=True, subscribers=SUBSCRIBERS)
     paths = [r.path for r in run.deliveries]
     assert [r.status for r in run.deliveries] == ["outbox", "outbox"]
-    assert all(p is not None and p.parent == sqlite_settings.outbox_dir for p in paths)
+    assert all(p is not None and p.parent == settings.outbox_dir for p in paths)
     message = email.message_from_bytes(Path(str(paths[0])).read_bytes(), policy=email.policy.default)
     assert message.get_content_type() == "multipart/alternative"
-    again = run_digest(sqlite_settings, week="2024-W27", send=True, subscribers=SUBSCRIBERS)
+    assert "Huyện ủy Vĩnh Linh làm việc với xã Vĩnh Lâm" in message.get_body(("plain",)).get_content()
+    again = run_digest(settings, week="2024-W27", send=True, subscribers=SUBSCRIBERS)
     assert [r.status for r in again.deliveries] == ["already-sent", "already-sent"]
-    dry = run_digest(sqlite_settings, week="2024-W27", dry_run=True, subscribers=SUBSCRIBERS)
+    dry = run_digest(settings, week="2024-W27", dry_run=True, subscribers=SUBSCRIBERS)
     assert [r.status for r in dry.deliveries] == ["dry-run", "dry-run"]
     assert all(r.path and r.path.parent.name == "dry-run" for r in dry.deliveries)
 
