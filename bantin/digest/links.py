@@ -7,6 +7,7 @@ scroll to and highlight the quoted words; others just open the article.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import quote
 
 # Longer quotes use the textStart,textEnd form: a fragment must match the page exactly,
@@ -28,12 +29,18 @@ def _norm(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
+@lru_cache(maxsize=256)
+def _haystack(context: str) -> str:
+    """An article's text as quotes are looked up in it (one article gives many quotes)."""
+    return _norm(context).casefold()
+
+
 def _unique_edges(words: list[str], context: str, clause: str) -> tuple[int, int] | None:
     """How many first and last words pin the clause down in `context`: the start words'
     first occurrence must be the clause's own, and the end words' first occurrence after
     them its end. Browsers match the first occurrence, so a phrase that also appears
     earlier in the article (a repeated slogan) would otherwise highlight the wrong place."""
-    haystack, needle = context.casefold(), clause.casefold()
+    haystack, needle = _haystack(context), clause.casefold()
     at = haystack.find(needle)
     if at < 0:
         return None  # the page words it differently: keep the default edges
@@ -63,7 +70,7 @@ def text_fragment(text: str, context: str | None = None) -> str:
         return ":~:text=" + _encode(clause)
     k, m = EDGE_WORDS, EDGE_WORDS
     if context:
-        edges = _unique_edges(words, _norm(context), clause)
+        edges = _unique_edges(words, context, clause)
         if edges:
             k, m = edges
     if k + m >= len(words):
@@ -96,7 +103,7 @@ def short_link_to_quote(url: str, text: str, context: str | None = None) -> str:
     words = clause.split(" ")
     k = min(SHORT_START_WORDS, len(words))
     if context:
-        haystack = _norm(context).casefold()
+        haystack = _haystack(context)
         at = haystack.find(clause.casefold())
         if at >= 0:
             while k < len(words) and haystack.find(" ".join(words[:k]).casefold()) != at:

@@ -327,7 +327,7 @@ def build_digest(
     covered = following(followed)
     # Records stored before places were (no codes) and portal health go by name.
     wanted = {district_key(d) for d in districts} | {district_key(bare(p.name)) for p in followed}
-    shown: list[Placed] = []
+    shown: list[tuple[Placed, list[Said]]] = []
     candidates: list[Said] = []
     in_digest: set[int] = set()
     for group in group_duplicates(articles):
@@ -341,7 +341,7 @@ def build_digest(
         candidates += said  # earlier meetings of the range count, whatever the filter
         if districts and not _follows(covered, wanted, placed.meeting, placed.name):
             continue
-        shown.append(placed)
+        shown.append((placed, said))
     for group in group_duplicates(history):
         if group.original.id in in_digest:
             continue
@@ -350,7 +350,7 @@ def build_digest(
             candidates += _said(placed)
     earlier_by_place = by_place(candidates)
     by_district: dict[str, DigestDistrict] = {}
-    for placed in shown:
+    for placed, said_here in shown:
         original, meeting = placed.group.original, placed.meeting
         place_candidates = earlier_by_place.get(placed.place_key, [])
         items = [
@@ -365,7 +365,7 @@ def build_digest(
                 ),
                 short_link=said.short_link,
             )
-            for row, said in zip(meeting.items, _said(placed), strict=True)
+            for row, said in zip(meeting.items, said_here, strict=True)
         ]
         by_district.setdefault(placed.name, DigestDistrict(placed.name, placed.province, history=placed.history)).meetings.append(
             DigestMeeting(
