@@ -72,14 +72,10 @@ def resolve(entries: list[dict[str, Any]], block_ids: dict[str, str]) -> list[An
 
 
 async def _block_ids(client: Any, names: set[str]) -> dict[str, str]:
-    from prefect.client.schemas.filters import BlockDocumentFilter, BlockDocumentFilterName
-
     ids: dict[str, str] = {}
     if names:
-        documents = await client.read_block_documents(
-            block_document_filter=BlockDocumentFilter(name=BlockDocumentFilterName(any_=sorted(names)))
-        )
-        ids = {d.name: str(d.id) for d in documents if d.name}
+        documents = await client.read_block_documents(include_secrets=False)
+        ids = {d.name: str(d.id) for d in documents if d.name in names}
     missing = sorted(names - set(ids))
     if missing:
         raise AutomationsError(

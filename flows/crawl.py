@@ -67,11 +67,17 @@ def run_label() -> str:
 class PortalUnreachable(RuntimeError):
     """Nothing of the portal could be listed (robots.txt or listing pages failed): retry later."""
 
+    def __init__(self, portal_id: str, errors: list[str]) -> None:
+        self.errors = errors
+        super().__init__(f"portal {portal_id} unreachable: " + "; ".join(errors[:3]))
+
 
 def retry_only_unreachable(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
     """Task retries are for an unreachable portal only: a bug, a lost database or a missing
     concurrency limit fails at once (the fetcher has retried each request already)."""
-    return isinstance(state.result(raise_on_failure=False), PortalUnreachable)
+    # The exception itself (state.result() would be a coroutine here: the task is async);
+    # its name in the message when results are persisted.
+    return isinstance(state.data, PortalUnreachable) or f"{PortalUnreachable.__name__}(" in (state.message or "")
 
 
 def retry_delays(retries: int, first_delay_s: float | None) -> list[float]:
@@ -108,7 +114,7 @@ async def crawl_portal_task(
     else:
         report = await crawl_one(source, settings, run_id=run_id, offline=offline, max_pages=max_pages)
     if report.unreachable:
-        raise PortalUnreachable(f"portal {source.id} unreachable: " + "; ".join(report.errors[:3]))
+        raise PortalUnreachable(source.id, report.errors)
     return report.as_dict()
 
 
@@ -248,7 +254,8 @@ def crawl_here(
             reports.append(PortalReport.from_dict(future.result()))
         except Exception as exc:  # one portal down must not sink the others' crawl
             logger.error("portal %s down: %s", source.id, exc)
-            reports.append(PortalReport(source.id, generic=source.generic, errors=[str(exc)]))
+            errors = exc.errors if isinstance(exc, PortalUnreachable) else [f"{type(exc).__name__}: {exc}"]
+            reports.append(PortalReport(source.id, generic=source.generic, errors=errors))
     finish_run(settings, run_id, reports)
     outcome = CrawlOutcome([run_id], reports, [r for r in reports if portal_down(r)])
     announce_down(settings, outcome.down)

@@ -29,9 +29,9 @@ from prefect.artifacts import create_table_artifact
 
 from bantin.jobs.runs import portal_down, reports_of_flow_runs
 from bantin.settings import Settings
-from flows.crawl import CRAWL_CHECKS, CrawlOutcome, crawl_here, final_state, publish_report
+from flows.crawl import CRAWL_CHECKS, TASK_RETRIES, CrawlOutcome, crawl_here, final_state, publish_report
 from flows.naming import flags, parameters, slot, sources_detail, values
-from flows.params import BatchSize, MaxPages, SourceIds, selected_sources
+from flows.params import BatchSize, DelaySeconds, MaxPages, Retries, SourceIds, selected_sources
 from flows.preflight import preflight
 from flows.runners import portal_thread_pool
 
@@ -58,7 +58,7 @@ def _batches(ids: list[str], size: int) -> list[list[str]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
-def _fan_out(ids: list[str], batch_size: int, offline: bool, max_pages: int | None) -> CrawlOutcome:
+def _fan_out(ids: list[str], batch_size: int, offline: bool, max_pages: int | None, retries: dict[str, Any]) -> CrawlOutcome:
     """Start one crawl-batch run per batch, wait for all; their reports as one outcome."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.objects import FlowRun
@@ -70,7 +70,7 @@ def _fan_out(ids: list[str], batch_size: int, offline: bool, max_pages: int | No
     for batch in _batches(ids, batch_size):
         child = run_deployment(
             CHILD_DEPLOYMENT,
-            parameters={"sources": batch, "offline": offline, "max_pages": max_pages},
+            parameters={"sources": batch, "offline": offline, "max_pages": max_pages, **retries},
             timeout=0,  # create now, wait below: the batches run side by side
             # A retried parent must find its children, not start the crawl twice.
             idempotency_key=f"{flow_run.id}:{','.join(batch)}",
@@ -129,6 +129,8 @@ def crawl_portals(
     fan_out: bool = False,
     batch_size: BatchSize = 1,
     extract: bool = True,
+    task_retries: Retries = TASK_RETRIES,
+    task_retry_delay_s: DelaySeconds = None,
 ) -> Any:
     """Crawl the portals, then extract the new articles; Failed when a portal is down.
 
@@ -139,16 +141,19 @@ def crawl_portals(
         fan_out: Spread the crawl over the pool's workers, one crawl-batch run per batch_size portals.
         batch_size: Portals per crawl-batch run when fanning out.
         extract: Extract the meeting records of the new articles afterwards.
+        task_retries: Retries of a portal that could not be listed at all (then one attempt per request).
+        task_retry_delay_s: Seconds before the first such retry, doubled for the next; empty: 60.
     """
     logger = get_run_logger()
     if fan_out:
         preflight(*CRAWL_CHECKS)
         # Check ids here, so a typo fails the parent before any child starts.
         ids = [s.id for s in selected_sources(Settings.from_env(), sources)]
-        outcome = _fan_out(ids, batch_size, offline or Settings.from_env().offline, max_pages)
+        retries = {"task_retries": task_retries, "task_retry_delay_s": task_retry_delay_s}
+        outcome = _fan_out(ids, batch_size, offline or Settings.from_env().offline, max_pages, retries)
         publish_report(outcome, keyed=True)
     else:
-        outcome = crawl_here(sources, offline, max_pages, use_concurrency_limits=None)
+        outcome = crawl_here(sources, offline, max_pages, None, task_retries, task_retry_delay_s)
         publish_report(outcome, keyed=True)
     result: dict[str, Any] = outcome.summary()
     if extract:

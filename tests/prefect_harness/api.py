@@ -108,10 +108,15 @@ class PrefectApi:
             raise
 
     def clean(self) -> dict[str, int]:
-        """Delete what tests leave on a shared server: flow runs not finished (scheduled,
-        pending, running), deployments, global concurrency limits and named blocks.
+        """Delete what tests leave on a shared server: automations first (none may act on
+        the next test's runs), flow runs not finished (scheduled, pending, running),
+        deployments, global concurrency limits, variables and named blocks.
         The work pools and finished runs stay (tests read runs back by id). Returns counts."""
-        deleted = {"flow runs": 0, "deployments": 0, "concurrency limits": 0, "blocks": 0}
+        deleted = {"automations": 0, "flow runs": 0, "deployments": 0, "concurrency limits": 0, "variables": 0, "blocks": 0}
+        while batch := self._objects("POST", "/automations/filter", json={"limit": 200}):
+            for automation in batch:
+                self._delete(f"/automations/{automation['id']}")
+                deleted["automations"] += 1
         unfinished = {"flow_runs": {"state": {"type": {"not_any_": sorted(FINAL_STATES)}}}}
         while batch := self.flow_runs(unfinished):
             for run in batch:
@@ -125,6 +130,10 @@ class PrefectApi:
             for limit in batch:
                 self._delete(f"/v2/concurrency_limits/{limit['id']}")
                 deleted["concurrency limits"] += 1
+        while batch := self._objects("POST", "/variables/filter", json={"limit": 200}):
+            for variable in batch:
+                self._delete(f"/variables/{variable['id']}")
+                deleted["variables"] += 1
         named = {"block_documents": {"is_anonymous": {"eq_": False}}, "limit": 200}
         while batch := self._objects("POST", "/block_documents/filter", json=named):
             for block in batch:
@@ -139,8 +148,8 @@ class PrefectApi:
             if "-> 404" not in str(exc):  # gone meanwhile (a deployment's scheduled runs go with it)
                 raise
 
-    def wait(self, flow_run_id: str, timeout_s: float = 180.0, poll_s: float = 1.0) -> dict[str, Any]:
-        """Wait for a flow run to reach a final state; raise with its logs unless Completed."""
+    def final(self, flow_run_id: str, timeout_s: float = 180.0, poll_s: float = 1.0) -> dict[str, Any]:
+        """The flow run once it reached a final state (or as it is after `timeout_s`)."""
         deadline = time.monotonic() + timeout_s
         run = self.flow_run(flow_run_id)
         while time.monotonic() < deadline:
@@ -148,9 +157,17 @@ class PrefectApi:
             if run.get("state_type") in FINAL_STATES:
                 break
             time.sleep(poll_s)
+        return run
+
+    def log_text(self, flow_run_id: str) -> str:
+        return "\n".join(f"{entry['timestamp']} {entry['message']}" for entry in self.logs(flow_run_id, limit=200))
+
+    def wait(self, flow_run_id: str, timeout_s: float = 180.0, poll_s: float = 1.0) -> dict[str, Any]:
+        """Wait for a flow run to reach a final state; raise with its logs unless Completed."""
+        run = self.final(flow_run_id, timeout_s, poll_s)
         state = run.get("state_type")
         if state != "COMPLETED":
-            log_text = "\n".join(f"{entry['timestamp']} {entry['message']}" for entry in self.logs(flow_run_id))
+            log_text = self.log_text(flow_run_id)
             raise FlowRunFailed(
                 f"flow run {run.get('name')} ({flow_run_id}) is {state} "
                 f"({(run.get('state') or {}).get('message')}) after {timeout_s:.0f}s; logs:\n{log_text[-6000:]}"

@@ -35,12 +35,25 @@ def test_clean_leaves_only_the_work_pool_and_finished_runs(prefect_api: PrefectA
         "/block_documents/",
         json={"name": f"left-behind-{tag}", "block_type_id": secret["id"], "block_schema_id": schema["id"], "data": {"value": "x"}},
     )
+    api._object("POST", "/variables/", json={"name": f"left_behind_{tag}", "value": "x"})
+    api._object(
+        "POST",
+        "/automations/",
+        json={
+            "name": f"left-behind-{tag}",
+            "trigger": {"type": "event", "expect": ["never.happens"], "posture": "Reactive", "threshold": 1, "within": 0},
+            "actions": [{"type": "do-nothing"}],
+        },
+    )
     assert scheduled["state_type"] == "SCHEDULED"
     assert f"left-behind-{tag}" in _names(api, "/deployments/filter")
 
     deleted = api.clean()
 
     assert deleted["deployments"] >= 1 and deleted["concurrency limits"] >= 1 and deleted["blocks"] >= 1
+    assert deleted["automations"] >= 1 and deleted["variables"] >= 1
+    assert _names(api, "/automations/filter") == set()  # none may act on the next test's runs
+    assert _names(api, "/variables/filter") == set()  # bantin_subscribers would replace a test's file
     assert _names(api, "/deployments/filter") == set()
     assert _names(api, "/v2/concurrency_limits/filter") == set()
     assert _names(api, "/block_documents/filter", {"block_documents": {"is_anonymous": {"eq_": False}}}) == set()
