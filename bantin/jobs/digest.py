@@ -433,9 +433,8 @@ def deliver_all(
         except MailError as exc:
             results.append(DeliveryResult(subscriber.email, DeliveryOutcome.FAILED, error=str(exc)))
     try:
-        operator = deliver_operator(
-            rows, settings, results, dry_run=dry_run, password=password, resend=operator_key(settings.operator_email or "") in resend
-        )
+        again = bool(set(_operator_keys(settings)) & {r.casefold() for r in resend})
+        operator = deliver_operator(rows, settings, results, dry_run=dry_run, password=password, resend=again)
     except MailError as exc:
         operator = DeliveryResult(operator_key(settings.operator_email or ""), DeliveryOutcome.FAILED, error=str(exc))
     if operator is not None:
