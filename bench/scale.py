@@ -35,7 +35,9 @@ fresh process (nothing of the build is in its memory):
 
 and the process's peak RSS after each (the crawl's includes the fetcher, parser and store).
 Results go to stdout as JSON and a table; the databases stay in --workdir (reused when the
-generator's rows are already there).
+generator's rows are already there). `--database-url postgresql+psycopg://.../NAME` builds
+in that PostgreSQL database instead (created when missing; each measurement on a copy,
+NAME_measure, made with CREATE DATABASE ... TEMPLATE).
 """
 
 from __future__ import annotations
@@ -284,7 +286,7 @@ def measured(k: int, stored: int) -> Spec:
     if draw < 0.15:
         j = rng.randrange(stored)
         return _copy(rng, bulk(j), f"m{k}", draw < 0.03, when, j)
-    portal = rng.choice(district_portals())
+    portal = district_portals()[(k // BATCH) % len(district_portals())]  # a portal's crawl stores 25 at a time
     kind = "template" if draw < 0.40 else "news"
     title, body = (template_report if kind == "template" else news)(rng, portal, when)
     return Spec(f"m{k}", portal.id, f"https://{portal.host}/tin-tuc/m{stored}-{k}-{kind}.html", title, tuple(body), when, kind, None)
@@ -594,12 +596,54 @@ def run_crawl(url: str, n_portals: int, n_articles: int) -> dict[str, Any]:
 # --- driver -----------------------------------------------------------------------------------
 
 
-def snapshot_copy(source: Path, target: Path) -> None:
-    with sqlite3.connect(source) as connection:
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{target}{suffix}").unlink(missing_ok=True)
-    shutil.copyfile(source, target)
+def _pg_admin(url: str) -> Any:
+    from sqlalchemy import create_engine
+
+    from storage.session import normalise_url
+
+    return create_engine(normalise_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+def ensure_database(url: str) -> None:
+    """A PostgreSQL build database is created when missing."""
+    from sqlalchemy import text
+
+    from storage.session import normalise_url
+
+    if url.startswith("sqlite"):
+        return
+    name = normalise_url(url).database
+    admin = _pg_admin(url)
+    with admin.connect() as connection:
+        if not connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+
+def measure_copy(build_url: str, size: int, workdir: Path) -> str:
+    """A copy of the build database at this size, for one measurement: a file copy (SQLite),
+    CREATE DATABASE ... TEMPLATE (PostgreSQL)."""
+    from sqlalchemy import text
+
+    from storage.session import dispose_engines, normalise_url
+
+    dispose_engines()
+    if build_url.startswith("sqlite"):
+        source, target = _sqlite_path(build_url), workdir / f"measure-{size}.sqlite3"
+        with sqlite3.connect(source) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(source, target)
+        return f"sqlite:///{target}"
+    parsed = normalise_url(build_url)
+    target_name = f"{parsed.database}_measure"
+    admin = _pg_admin(build_url)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{target_name}"'))
+        connection.execute(text(f'CREATE DATABASE "{target_name}" TEMPLATE "{parsed.database}"'))
+    admin.dispose()
+    return parsed.set(database=target_name).render_as_string(hide_password=False)
 
 
 def main() -> None:
@@ -609,6 +653,7 @@ def main() -> None:
     parser.add_argument("--crawl-portals", type=int, default=40)
     parser.add_argument("--crawl-articles", type=int, default=25)
     parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "bench-scale")
+    parser.add_argument("--database-url", help="build in this PostgreSQL database instead of a SQLite file in --workdir")
     parser.add_argument("--repeat", type=int, default=1, help="measurements per size (a fresh copy each)")
     parser.add_argument("--measure-only", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--stored", type=int, help=argparse.SUPPRESS)
@@ -619,20 +664,20 @@ def main() -> None:
         return
 
     args.workdir.mkdir(parents=True, exist_ok=True)
-    build_url = f"sqlite:///{args.workdir / 'build.sqlite3'}"
+    build_url = args.database_url or f"sqlite:///{args.workdir / 'build.sqlite3'}"
+    ensure_database(build_url)
     results = []
     with multiprocessing.get_context("fork").Pool(2) as pool:
         for size in sorted(int(s) for s in args.sizes.split(",")):
             if stored_count(build_url) > size:
-                raise SystemExit(f"{args.workdir / 'build.sqlite3'} holds more than {size} articles: use another --workdir")
+                raise SystemExit(f"the build database holds more than {size} articles: use another --workdir or database")
             started = time.monotonic()
             build(build_url, size, pool)
             print(f"size {size}: built in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
             for _ in range(args.repeat):
-                target = args.workdir / f"measure-{size}.sqlite3"
-                snapshot_copy(_sqlite_path(build_url), target)
+                target = measure_copy(build_url, size, args.workdir)
                 out = subprocess.run(
-                    [sys.executable, __file__, "--measure-only", f"sqlite:///{target}", "--stored", str(size),
+                    [sys.executable, __file__, "--measure-only", target, "--stored", str(size),
                      "--measure", str(args.measure), "--crawl-portals", str(args.crawl_portals),
                      "--crawl-articles", str(args.crawl_articles)],
                     check=True, capture_output=True, text=True, cwd=ROOT,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 
-from sqlalchemy import CompoundSelect, Integer, bindparam, func, select, union_all, update
+from sqlalchemy import CompoundSelect, Integer, bindparam, func, select, text, union_all, update
 from sqlalchemy.orm import Session
 
 from storage.articles import dialect_insert
@@ -224,6 +224,24 @@ def first_with_hash(session: Session, hashes: Collection[str], exclude: Collecti
     return found
 
 
+_PG_BUCKETS = text(
+    """
+    SELECT k.probe, m.article_id, m.published_at
+    FROM unnest(CAST(:bands AS smallint[]), CAST(:buckets AS bytea[]), CAST(:ats AS timestamptz[]))
+         WITH ORDINALITY AS k(band, bucket, at, probe)
+    CROSS JOIN LATERAL (
+        (SELECT b.article_id, b.published_at FROM article_bands AS b
+         WHERE b.band = k.band AND b.bucket = k.bucket AND b.published_at <= k.at
+         ORDER BY b.published_at DESC, b.article_id DESC LIMIT :per_side)
+        UNION ALL
+        (SELECT b.article_id, b.published_at FROM article_bands AS b
+         WHERE b.band = k.band AND b.bucket = k.bucket AND b.published_at > k.at
+         ORDER BY b.published_at ASC, b.article_id ASC LIMIT :per_side)
+    ) AS m
+    """
+).columns(probe=Integer, article_id=Integer, published_at=ArticleBand.__table__.c.published_at.type)
+
+
 @cache
 def _bucket_statement(probes: int) -> CompoundSelect[tuple[int, int, dt.datetime]]:
     bands = ArticleBand.__table__
@@ -254,6 +272,19 @@ def bucket_members(
     Each side is an index range read from the date outwards and cut at `per_side`: the
     work does not grow with the bucket (template-written articles fill some by the thousand)."""
     found: list[list[tuple[int, dt.datetime]]] = [[] for _ in probes]
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement for them all: the probes as arrays, each side a LATERAL subquery.
+        for start in range(0, len(probes), 1000):
+            chunk = probes[start : start + 1000]
+            arrays = {
+                "bands": [band for band, _, _ in chunk],
+                "buckets": [bucket for _, bucket, _ in chunk],
+                "ats": [at for _, _, at in chunk],
+                "per_side": per_side,
+            }
+            for probe, article_id, published_at in session.execute(_PG_BUCKETS, arrays):
+                found[start + probe - 1].append((article_id, published_at))
+        return found
     stmt = _bucket_statement(_PROBES_PER_STATEMENT)
     for start in range(0, len(probes), _PROBES_PER_STATEMENT):
         chunk = probes[start : start + _PROBES_PER_STATEMENT]
