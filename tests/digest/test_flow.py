@@ -123,7 +123,7 @@ def test_weekly_digest_flow_mails_each_subscriber_once_with_a_retry(
     assert proc.returncode == 0 and lines, proc.stderr[-3000:]
     out = json.loads(lines[-1].removeprefix("RESULT "))
     assert out["state"] == "COMPLETED"
-    assert out["name"] == "digest 2024-W27"
+    assert out["name"] == "digest 2024-W27 send"
     assert out["result"]["meetings"] == 2 and Path(out["result"]["html"]).name == "2024-W27.html"
     # One message each; Bình's mail task ran twice (the 451, then the retry).
     assert sorted(rcpt for rcpts, _ in inbox.messages for rcpt in rcpts) == ["an@example.org", "binh@example.org"]

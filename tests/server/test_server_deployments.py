@@ -67,7 +67,7 @@ def test_a_fresh_setup_by_the_docs_alerts_on_a_portal_down_and_mails_the_monday_
         started = time.monotonic()
         steps = {
             "limits": _start([sys.executable, "-m", "flows.serve", "--create-limits"], deploy_env),
-            "subscribers": _start([prefect_exe(), "variable", "set", "bantin_subscribers", subscribers], deploy_env),
+            "subscribers": _start([prefect_exe(), "variable", "set", "bantin_subscribers", subscribers, "--overwrite"], deploy_env),
             "alerts": _start([sys.executable, "-m", "flows.automations", "--webhook", alerts.url], deploy_env),
         }
         status, deployed = in_terminal(["deploy", "--all", "--prefect-file", str(PREFECT_FILE)], deploy_env)

@@ -11,6 +11,7 @@ spaced by its politeness interval although several processes crawled at once.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import time
 import uuid
@@ -76,8 +77,10 @@ def test_fan_out_crawl_on_two_workers_with_postgresql(
         prefect_cli(["deploy", "--all", "--prefect-file", str(PREFECT_FILE)], env)
         for name in ("crawl-portals", "weekly-digest"):  # no scheduled run mid-test
             api.deactivate_schedules(api.deployment(name, name))
-        # Two slots each: the parent and three batch runs need both workers.
-        workers = [start_worker(server, work_pool, name, limit=2) for name in ("worker-a", "worker-b")]
+        # Two slots each: the parent and three batch runs need both workers. The app's
+        # settings (database URL with its password) live in the workers' environment.
+        worker_env = {k: v for k, v in env.items() if not k.startswith("PREFECT_")}
+        workers = [start_worker(server, work_pool, name, env=worker_env, limit=2) for name in ("worker-a", "worker-b")]
 
         started = time.monotonic()
         parent_id = run_deployment_cli(
@@ -87,7 +90,7 @@ def test_fan_out_crawl_on_two_workers_with_postgresql(
         )
         parent = api.wait(parent_id, timeout_s=420)
         record_timing("crawl-portals fan_out=true, 2 workers, PostgreSQL: triggered -> Completed", time.monotonic() - started)
-        assert parent["name"].endswith("(fan-out)")
+        assert parent["name"].endswith(f" offline (fan-out by {BATCH_SIZE})")
 
         child_deployment = api.deployment("crawl-batch", "crawl-batch")
         children = api.flow_runs({"deployments": {"id": {"any_": [child_deployment["id"]]}}})
@@ -98,7 +101,12 @@ def test_fan_out_crawl_on_two_workers_with_postgresql(
         for run in [parent, *children]:
             runs_by_worker[run["labels"].get("prefect.worker.name", "?")] += 1
         assert set(runs_by_worker) == {"worker-a", "worker-b"}, runs_by_worker
-        assert "crawl-fan-out" in {a["key"] for a in api.artifacts(parent_id)}
+        assert {"crawl-fan-out", "crawl-report", "crawl-summary"} <= {a["key"] for a in api.artifacts(parent_id)}
+        # One crawl report for the whole crawl, on the parent; the batches' own tables carry no key.
+        (report,) = [a for a in api.artifacts(parent_id) if a["key"] == "crawl-report"]
+        rows = json.loads(report["data"]) if isinstance(report["data"], str) else report["data"]
+        assert sorted(r["portal"] for r in rows) == sorted(enabled_source_ids())
+        assert all(a["key"] is None for c in children for a in api.artifacts(c["id"]) if a["type"] == "table")
         for limit_name in (f"portal-{s}" for s in sources):
             limit = api.concurrency_limit(limit_name)
             assert limit is not None and limit["active_slots"] == 0, limit  # taken and given back

@@ -1,4 +1,5 @@
-"""`python -m flows.serve`: the same deployments from one process, no work pool."""
+"""`python -m flows.serve`: the same deployments from one process, no work pool; a deployment
+`prefect deploy` registered for the pool is served in place (same id, its runs kept)."""
 
 from __future__ import annotations
 
@@ -51,9 +52,30 @@ def test_create_limits_prunes_removed_portals(prefect_server: PrefectServer, pre
     assert prefect_api.concurrency_limit("portal-ham-yen") is not None
 
 
-def test_serve_runs_a_triggered_digest(prefect_server: PrefectServer, prefect_api: PrefectApi, tmp_path: Path) -> None:
+def test_serve_keeps_a_deployed_deployment_and_runs_a_triggered_digest(
+    prefect_server: PrefectServer, prefect_api: PrefectApi, work_pool: str, tmp_path: Path
+) -> None:
+    api = prefect_api
+    # weekly-digest as `prefect deploy` registered it for the pool, with a past run.
+    flow = api._object("POST", "/flows/", json={"name": "weekly-digest"})
+    deployed = api._object(
+        "POST",
+        "/deployments/",
+        json={
+            "name": "weekly-digest",
+            "flow_id": flow["id"],
+            "work_pool_name": work_pool,
+            "entrypoint": "flows/digest.py:weekly_digest",
+            "pull_steps": [{"prefect.deployments.steps.set_working_directory": {"directory": "{{ $BANTIN_HOME }}"}}],
+            "job_variables": {"env": {"BANTIN_CONCURRENCY_LIMITS": "1"}},
+        },
+    )
+    past = api._object("POST", f"/deployments/{deployed['id']}/create_flow_run", json={})
+    api._request("POST", f"/flow_runs/{past['id']}/set_state", json={"state": {"type": "COMPLETED"}, "force": True})
+
     data_dir = tmp_path / "data"
     env = app_env(prefect_server, data_dir, database_url=f"sqlite:///{data_dir / 'bantin.sqlite3'}")
+    env.pop("BANTIN_HOME")  # serving needs no checkout path: it runs from this one
     serve = ManagedProcess(
         name="flows.serve",
         argv=[sys.executable, "-m", "flows.serve", "--limit", "1"],
@@ -70,11 +92,17 @@ def test_serve_runs_a_triggered_digest(prefect_server: PrefectServer, prefect_ap
             assert serve.alive(), serve.log_tail()
             assert time.monotonic() < deadline, serve.log_tail()
             time.sleep(1)
-        assert prefect_api.deployment("weekly-digest", "weekly-digest")["schedules"]
-        assert prefect_api.concurrency_limit("portal-ham-yen") is not None
+        assert f"serving weekly-digest/weekly-digest (id {deployed['id']}) from this process instead of work pool" in serve.log_tail()
+        served = api.deployment("weekly-digest", "weekly-digest")
+        assert served["id"] == deployed["id"]  # the same deployment: its runs stay its own
+        assert served["work_pool_name"] is None and not served["pull_steps"]
+        assert served["schedules"] and served["enforce_parameter_schema"] is True
+        assert api.flow_run(past["id"])["deployment_id"] == deployed["id"]
+        assert api.concurrency_limit("portal-ham-yen") is not None
         run_id = run_deployment_cli("weekly-digest/weekly-digest", {"week": "2024-W27"}, env)
-        run = prefect_api.wait(run_id, timeout_s=240)
+        run = api.wait(run_id, timeout_s=240)
         assert run["name"] == "digest 2024-W27"
+        assert run["deployment_id"] == deployed["id"]
         assert (data_dir / "digests" / "2024-W27.html").exists()
     finally:
         serve.stop()
