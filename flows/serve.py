@@ -8,7 +8,9 @@
 Needs a Prefect server (`prefect server start`, PREFECT_API_URL set). The deployments —
 names, entrypoints, schedules, parameters, concurrency — are read from deploy/prefect.yaml,
 so `prefect deploy --all` (workers, several machines) and this command (one process, no
-work pool) always agree. Flow runs are subprocesses of this one, with its environment.
+work pool) always agree. Flow runs are subprocesses of this one, with its environment. A
+deployment `prefect deploy` registered for a work pool is served in place: same id, so
+its runs and the automations' links stay (adopt_pool_deployments).
 
 The global concurrency limits "portal-<id>" (one per source of deploy/sources.yaml, limit
 1) must exist before a deployed crawl runs: the crawl takes them with strict=True, so a
