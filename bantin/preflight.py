@@ -153,7 +153,20 @@ def smtp_hello(smtp: SmtpSettings, password: SecretStr | None = None) -> str:
             client.close()
 
 
-def check_smtp(smtp: SmtpSettings, outbox: Path, password: SecretStr | None = None, connect: bool = True) -> Check:
+def _permanent(exc: BaseException) -> bool:
+    """A refusal that trying again later cannot change (credentials, TLS, a host name that
+    does not exist), as opposed to a server that is down or unreachable for now."""
+    return isinstance(
+        exc, smtplib.SMTPAuthenticationError | smtplib.SMTPNotSupportedError | smtplib.SMTPHeloError | ssl.SSLError | socket.gaierror
+    )
+
+
+def check_smtp(
+    smtp: SmtpSettings, outbox: Path, password: SecretStr | None = None, connect: bool = True, outage_is_warning: bool = False
+) -> Check:
+    """The mail settings, and with a host the server's hello. `outage_is_warning`: a server
+    down or unreachable is a warning, not a failure (a flow's mail tasks retry over minutes);
+    a refusal that retrying cannot change (login, TLS, unknown host) fails all the same."""
     try:
         check_mail_settings(smtp, password)
     except SettingsError as exc:
@@ -175,7 +188,9 @@ def check_smtp(smtp: SmtpSettings, outbox: Path, password: SecretStr | None = No
         hello = smtp_hello(smtp, password)
     except (OSError, smtplib.SMTPException) as exc:
         what = f"{type(exc).__name__}: {exc}".strip()
-        return Check("smtp", Status.FAIL, f"{smtp.host}:{smtp.port} ({smtp.security}): {what}", _smtp_fix(exc, smtp))
+        status = Status.WARN if outage_is_warning and not _permanent(exc) else Status.FAIL
+        later = "; the mail tasks retry it" if status is Status.WARN else ""
+        return Check("smtp", status, f"{smtp.host}:{smtp.port} ({smtp.security}): {what}{later}", _smtp_fix(exc, smtp))
     login = f", logged in as {smtp.username}" if smtp.username else ""
     return Check("smtp", Status.OK, f"{smtp.host}:{smtp.port} ({smtp.security}) answers: {hello}{login}; no mail sent")
 

@@ -67,7 +67,10 @@ def preflight(*which: str) -> Preflight:
 
         password = smtp_password(settings.smtp)
     rest = [name for name in which if not (name == "subscribers" and failed_early)]
-    checks = failed_early + run_checks(settings, rest, subscribers=subscribers, subscribers_origin=origin, password=password)
+    # An SMTP server down for now only warns: the mail tasks retry over 12 minutes.
+    checks = failed_early + run_checks(
+        settings, rest, subscribers=subscribers, subscribers_origin=origin, password=password, smtp_outage_is_warning=True
+    )
     for check in checks:
         (logger.error if check.failed else logger.warning if check.status is Status.WARN else logger.info)(
             "preflight %s", check.line()

@@ -67,10 +67,12 @@ def run_checks(
     subscribers_origin: str | None = None,
     password: SecretStr | None = None,
     connect_smtp: bool = True,
+    smtp_outage_is_warning: bool = False,
 ) -> list[Check]:
     """The checks named in `which`, in CHECKS order. `subscribers` read elsewhere (a Prefect
     Variable, named by `subscribers_origin`) replace the file's; `password` is the SMTP
-    password of a Secret block."""
+    password of a Secret block; `smtp_outage_is_warning`: an SMTP server down for now only
+    warns (a flow's mail tasks retry)."""
     wanted = set(which)
     unknown = wanted - set(CHECKS)
     if unknown:
@@ -84,7 +86,11 @@ def run_checks(
         elif name == "subscribers":
             found.append(check_subscribers(settings.subscribers_file, subscribers, subscribers_origin))
         elif name == "smtp":
-            found.append(check_smtp(settings.smtp, settings.outbox_dir, password, connect=connect_smtp))
+            found.append(
+                check_smtp(
+                    settings.smtp, settings.outbox_dir, password, connect=connect_smtp, outage_is_warning=smtp_outage_is_warning
+                )
+            )
         elif name == "database":
             found.append(check_database(settings))
         else:
