@@ -5,7 +5,8 @@ reached is retried once per task retry with one attempt per request (no retry st
 the fetcher's), does not stop the others, and ends the run Failed with the portal, its
 failing URL and the others' count in the message; the URL is in the run's log; the event
 `bantin.portal.down` names the portal; a table artifact per run marks it DOWN; the run is
-named "crawl <date> <time> <portals>".
+named "crawl <date> <time> <portals>"; a broken sources file fails the run at once with
+the preflight's message.
 """
 
 from __future__ import annotations
@@ -41,7 +42,14 @@ with get_client(sync_client=True) as client:
     artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))
     table = [a for a in artifacts if a.key == "crawl-report"]
     tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
+# The same flow with a broken sources file: the preflight fails it before any request.
+import os
+good = os.environ["BANTIN_SOURCES"]
+os.environ["BANTIN_SOURCES"] = os.environ["BROKEN_SOURCES"]
+broken = crawl_batch(offline=True, return_state=True)
+os.environ["BANTIN_SOURCES"] = good
 print("RESULT " + json.dumps({
+    "broken": [broken.type.value, broken.message],
     "id": str(run_id),
     "state": state.type.value,
     "message": state.message,
@@ -57,6 +65,8 @@ def test_a_portal_down_fails_the_run_naming_it_and_the_others_are_crawled(
     prefect_server: PrefectServer, prefect_api: PrefectApi, tmp_path: Path
 ) -> None:
     app = create_app(faults=["lambinh.tuyenquang.gov.vn/robots.txt=reset"])
+    broken = tmp_path / "broken-sources.yaml"
+    broken.write_text("sources:\n  - id: x\n    base_url: not a url\n", encoding="utf-8")
     with serve(app) as base:
         env = prefect_env(tmp_path / "prefect", prefect_server.api_url)
         env.update(
@@ -65,6 +75,7 @@ def test_a_portal_down_fails_the_run_naming_it_and_the_others_are_crawled(
             BANTIN_DATA_DIR=str(tmp_path / "var"),
             BANTIN_FIXTURES_URL=base,
             BANTIN_SOURCES=str(fast_sources_file(tmp_path / "sources.yaml")),  # the flow is tested, not politeness
+            BROKEN_SOURCES=str(broken),
             PYTHONPATH=str(PROJECT_ROOT),
         )
         env.pop("BANTIN_DATABASE_URL", None)
@@ -99,6 +110,11 @@ def test_a_portal_down_fails_the_run_naming_it_and_the_others_are_crawled(
     assert rows["vinh-hanh"]["new articles"] == 10 and rows["vinh-hanh"]["state"] == "ok"
     assert rows["lam-binh"]["state"] == "DOWN" and robots in rows["lam-binh"]["first error"]
     assert set(rows["vinh-hanh"]) >= {"listing requests", "304", "new articles", "duplicates", "errors"}
+
+    # A broken sources file: Failed at once with the preflight's message, the file and the fix.
+    state, message = out["broken"]
+    assert state == "FAILED" and "preflight failed:" in message
+    assert "sources: FAIL: invalid sources file" in message and f"fix: correct {broken} at the line named" in message
 
     # The failing URL is in the run's log, and the portal's event is on the server.
     logs = "\n".join(entry["message"] for entry in prefect_api.logs(out["id"], limit=200))
