@@ -29,6 +29,7 @@ from bantin.jobs.digest import (
     archive,
     check_inputs,
     deliver_one,
+    deliver_operator,
     digest_for,
     load_range,
     unsettled_deliveries,
@@ -80,6 +81,14 @@ def mail_digest(rows: RangeRows, subscriber: Subscriber, dry_run: bool) -> Deliv
     settings = Settings.from_env()
     password = None if dry_run or not settings.smtp.host else smtp_password(settings.smtp)
     return deliver_one(rows, settings, subscriber, dry_run=dry_run, password=password)
+
+
+@task(name="mail operator report", retries=SMTP_RETRIES, retry_delay_seconds=SMTP_RETRY_DELAYS_S, cache_policy=NO_CACHE)
+def mail_operator(rows: RangeRows, results: list[DeliveryResult], dry_run: bool) -> DeliveryResult | None:
+    # The week's portal health and delivery outcomes, to BANTIN_OPERATOR_EMAIL (None when unset).
+    settings = Settings.from_env()
+    password = None if dry_run or not settings.smtp.host else smtp_password(settings.smtp)
+    return deliver_operator(rows, settings, results, dry_run=dry_run, password=password)
 
 
 def _artifact(
@@ -177,6 +186,12 @@ def weekly_digest(
                 results.append(future.result())
             else:  # retries exhausted: recorded as failed in the ledger, retried next run
                 results.append(DeliveryResult(subscriber.email, DeliveryOutcome.FAILED, error=str(state.message)))
+        operator = mail_operator.with_options(retries=smtp_retries)(rows, list(results), dry_run, return_state=True)
+        if operator.is_completed():
+            if (report := operator.result()) is not None:
+                results.append(report)
+        else:  # recorded in the ledger like a reader's mail; the readers' mail went out
+            logger.error("operator report not mailed: %s", operator.message)
     for r in results:
         if r.needs_operator:
             logger.error("mail %s", r.describe())

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bantin.settings import PROJECT_ROOT, Settings
 from digest_world import World, local
+from bantin.digest.operator import operator_key
 from storage.digests import deliveries
 from storage.session import make_engine
 from test_delivery import Inbox, free_port
@@ -114,6 +115,7 @@ def test_weekly_digest_flow_mails_each_subscriber_once_with_a_retry(
             BANTIN_SMTP_SECURITY="none",
             BANTIN_SMTP_USER="bantin",
             BANTIN_SMTP_SECRET_BLOCK=f"bantin-smtp-password-{uuid.uuid4().hex[:8]}",  # this test's own block
+            BANTIN_OPERATOR_EMAIL="ops@example.org",  # the week's operator report, after the readers'
             PYTHONPATH=str(PROJECT_ROOT),
         )
         proc = subprocess.run([sys.executable, "-c", SCRIPT], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=480)
@@ -126,7 +128,9 @@ def test_weekly_digest_flow_mails_each_subscriber_once_with_a_retry(
     assert out["name"] == "digest 2024-W27 send"
     assert out["result"]["meetings"] == 2 and Path(out["result"]["html"]).name == "2024-W27.html"
     # One message each; Bình's mail task ran twice (the 451, then the retry).
-    assert sorted(rcpt for rcpts, _ in inbox.messages for rcpt in rcpts) == ["an@example.org", "binh@example.org"]
+    assert sorted(rcpt for rcpts, _ in inbox.messages for rcpt in rcpts) == ["an@example.org", "binh@example.org", "ops@example.org"]
+    (report,) = [m for rcpts, m in inbox.messages if rcpts == ["ops@example.org"]]
+    assert "an@example.org: sent" in report.get_body(("plain",)).get_content()  # the readers' outcomes, for the operator
     assert logins and set(logins) == {b"s3cret-pass"}  # from the Secret block
     mail_runs = sorted(count for name, state, count in out["tasks"] if name == "mail digest" and state == "COMPLETED")
     assert mail_runs == [1, 2]
@@ -136,4 +140,4 @@ def test_weekly_digest_flow_mails_each_subscriber_once_with_a_retry(
     with Session(engine) as session:
         rows = {r.recipient: (r.status, r.attempts) for r in deliveries(session, "2024-W27")}
     engine.dispose()
-    assert rows == {"an@example.org": ("sent", 1), "binh@example.org": ("sent", 2)}
+    assert rows == {"an@example.org": ("sent", 1), "binh@example.org": ("sent", 2), operator_key("ops@example.org"): ("sent", 1)}
