@@ -18,9 +18,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy.orm import Session
 
+from bantin.digest.operator import operator_key
 from bantin.settings import PROJECT_ROOT, Settings
 from digest_world import World, local
-from bantin.digest.operator import operator_key
 from storage.digests import deliveries
 from storage.session import make_engine
 from test_delivery import Inbox, free_port
