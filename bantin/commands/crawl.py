@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from bantin.commands.options import MaxPages, Offline, SourceIds
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -27,13 +29,9 @@ EXIT_BAD_CONFIG = 2
 
 
 def crawl_command(
-    offline: Annotated[
-        bool, typer.Option("--offline", help="Crawl the fixture portals instead of the network (BANTIN_OFFLINE=1).")
-    ] = False,
-    source: Annotated[
-        list[str] | None, typer.Option("--source", "-s", help="Source id to crawl (repeatable); default: all enabled.")
-    ] = None,
-    max_pages: Annotated[int | None, typer.Option("--max-pages", min=1, help="Listing pages per listing at most.")] = None,
+    offline: Offline = False,
+    source: SourceIds = None,
+    max_pages: MaxPages = None,
     sources_file: Annotated[
         Path | None, typer.Option("--sources-file", help="Sources registry (default deploy/sources.yaml, BANTIN_SOURCES).")
     ] = None,

@@ -17,17 +17,15 @@ from typing import Annotated
 
 import typer
 
+from bantin.commands.options import MaxPages, Offline, SourceIds
+
 EXIT_ERRORS, EXIT_BAD_INPUT = 1, 2
 
 
 def run_command(
-    offline: Annotated[
-        bool, typer.Option("--offline", help="Crawl the fixture portals instead of the network (BANTIN_OFFLINE=1).")
-    ] = False,
-    source: Annotated[
-        list[str] | None, typer.Option("--source", "-s", help="Source id to crawl (repeatable); default: all enabled.")
-    ] = None,
-    max_pages: Annotated[int | None, typer.Option("--max-pages", min=1, help="Listing pages per listing at most.")] = None,
+    offline: Offline = False,
+    source: SourceIds = None,
+    max_pages: MaxPages = None,
     digest: Annotated[bool, typer.Option("--digest", help="Then build the digest (default week: the last complete one).")] = False,
     week: Annotated[str | None, typer.Option("--week", help="Then build the digest of this ISO week, e.g. 2024-W27.")] = None,
     send: Annotated[bool, typer.Option("--send", help="Then build the digest and mail it to the subscribers, each once.")] = False,
