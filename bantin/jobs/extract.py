@@ -1,7 +1,7 @@
 """The extract job: meeting records for stored articles, saved one savepoint per article.
 
     articles_to_do(session, since=..., force=...)   ids of articles needing a record of this version
-    extract_articles(session, articles, settings)   extract and save; counts and errors
+    extract_articles(session, articles)             extract and save; counts and errors
 
 An article whose extraction or saving fails is rolled back to its savepoint, logged in
 the counts and left without a record for the next run: on PostgreSQL a failed statement
@@ -76,7 +76,7 @@ def _place(day: dt.date | None, portal: StoredPlace | None) -> PlaceCodes | None
 
 
 def extract_articles(
-    session: Session, articles: Sequence[ArticleToExtract], settings: Settings, *, from_snapshots: bool = False
+    session: Session, articles: Sequence[ArticleToExtract], *, from_snapshots: bool = False
 ) -> dict[str, Any]:
     """Extract and save the records of `articles` in `session`'s transaction; returns counts."""
     counts: dict[str, Any] = {"articles": 0, "meetings": 0, "reparsed": 0, "errors": []}
@@ -127,4 +127,4 @@ def pending_articles(
 def extract_stored(settings: Settings, article_ids: Sequence[int], *, from_snapshots: bool = False) -> dict[str, Any]:
     """Extract and save the records of these articles in one transaction; returns counts."""
     with database(settings).begin() as session:
-        return extract_articles(session, load_articles(session, article_ids), settings, from_snapshots=from_snapshots)
+        return extract_articles(session, load_articles(session, article_ids), from_snapshots=from_snapshots)

@@ -42,7 +42,7 @@ def _crawl_and_extract(settings: Settings) -> dict[str, tuple[dt.date, StoredPla
     _, (report,) = asyncio.run(crawl_sources(sources, fast, offline=True))
     assert report.ok and report.new_articles >= 12, report
     with database(settings).begin() as session:
-        counts = extract_articles(session, load_articles(session, articles_to_do(session)), settings)
+        counts = extract_articles(session, load_articles(session, articles_to_do(session)))
         assert not counts["errors"]
     meetings: dict[str, tuple[dt.date, StoredPlace]] = {}
     with database(settings)() as session:

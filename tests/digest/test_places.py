@@ -62,7 +62,7 @@ def _store_both_eras(session: Session, settings: Settings) -> tuple[str, str]:
         NewArticle("vinh-linh", "https://vinhlinh.quangtri.gov.vn/vi/a/2025", new_title, new_text,
                    dt.datetime(2025, 10, 15, 9, 0, tzinfo=VN), content_hash=content_hash(new_text)),
     ])
-    counts = extract_articles(session, load_articles(session, ids), settings)
+    counts = extract_articles(session, load_articles(session, ids))
     session.commit()
     assert counts["meetings"] == 2, counts
     return old_title, new_title

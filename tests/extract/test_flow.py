@@ -84,7 +84,7 @@ def test_batches_extract_and_save_records(session: Session, settings: Settings) 
     ids = _store(session)
     todo = article_ids_to_extract(session, EXTRACTOR_VERSION)
     assert sorted(todo) == sorted(ids.values())
-    counts = extract_articles(session, _load_articles(session, todo), settings)
+    counts = extract_articles(session, _load_articles(session, todo))
     session.commit()
     assert counts["articles"] == 3 and counts["meetings"] == 2 and not counts["errors"]
     assert article_ids_to_extract(session, EXTRACTOR_VERSION) == []
@@ -103,7 +103,7 @@ def test_batches_extract_and_save_records(session: Session, settings: Settings) 
         assert stored[item[1]][item[0].start : item[0].end] == item[0].text
 
     # running again changes nothing; an older version's record is redone
-    assert extract_articles(session, [], settings)["articles"] == 0
+    assert extract_articles(session, [])["articles"] == 0
     # (save_meeting never lets an older version overwrite a newer record: age it in place)
     session.execute(update(Meeting).where(Meeting.article_id == ids["festival"]).values(extractor_version="2000.1.1"))
     session.commit()
@@ -116,11 +116,11 @@ def test_reextract_reads_the_stored_snapshot(session: Session, settings: Setting
 
     ids = _store(session, truncate_first=True)
     articles = _load_articles(session, [ids["vinh-linh"]])
-    extract_articles(session, articles, settings)
+    extract_articles(session, articles)
     session.commit()
     before = meeting_record(session, ids["vinh-linh"])
     assert before is not None and before["directives"] == []
-    counts = extract_articles(session, articles, settings, from_snapshots=True)
+    counts = extract_articles(session, articles, from_snapshots=True)
     session.commit()
     assert counts["reparsed"] == 1 and not counts["errors"]
     after = meeting_record(session, ids["vinh-linh"])

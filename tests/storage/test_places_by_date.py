@@ -93,7 +93,7 @@ def test_meetings_are_stored_under_the_units_of_their_date(session: Session, set
         NewArticle("vinh-linh", "https://vinhlinh.quangtri.gov.vn/vi/a/2025", new_title, new_text,
                    dt.datetime(2025, 10, 15, 9, 0, tzinfo=VN), content_hash=content_hash(new_text)),
     ])
-    counts = extract_articles(session, load_articles(session, [before, after]), settings)
+    counts = extract_articles(session, load_articles(session, [before, after]))
     session.commit()
     assert counts["meetings"] == 2 and not counts["errors"]
 
